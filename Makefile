@@ -1,0 +1,76 @@
+# All About Sockets, in C - the top-level Makefile.
+#
+#   make            build every lesson        make demo     the narrated tour
+#   make test       the whole bats suite      make check    the suite under valgrind
+#   make test LESSON=03   one lesson's tests  make deps     install what the tests need
+#   make sanitize / tsan / lint / fuzz / bench   the quality gates and the benchmark
+
+LESSON_DIRS := $(patsubst %/Makefile,%,$(sort $(wildcard lessons/[0-9][0-9]-*/Makefile)))
+LESSON      ?=
+VARIANT     ?=
+export LESSON
+
+.PHONY: all lib testprogs demo test check deps deps-test deps-gates clean sanitize tsan lint fuzz bench \
+        $(LESSON_DIRS)
+
+TESTPROG_DIR := $(wildcard tests/common/Makefile)
+
+all: $(LESSON_DIRS) testprogs
+
+# The library first, once; then the lessons (in parallel under make -j).
+lib:
+	@$(MAKE) --no-print-directory -C common VARIANT=$(VARIANT)
+
+$(LESSON_DIRS): lib
+	@$(MAKE) --no-print-directory -C $@ VARIANT=$(VARIANT)
+
+# Small C programs that drive common/ in tests/00-common.bats (built into build/tests/).
+testprogs: lib
+	@$(if $(TESTPROG_DIR),$(MAKE) --no-print-directory -C tests/common VARIANT=$(VARIANT),:)
+
+demo: all
+	@for d in $(LESSON_DIRS); do \
+	    printf '\n==== %s ====\n' "$$(basename $$d)"; \
+	    $(MAKE) --no-print-directory -s -C $$d run || exit 1; \
+	done; printf '\n==== the tour is over: next, run "make test" ====\n'
+
+# make deps: install what is missing (apt-get when root; otherwise print the command).
+deps:
+	@tests/deps all
+deps-test:
+	@tests/deps test --quiet-if-present
+deps-gates:
+	@tests/deps gates --quiet-if-present
+
+test: deps-test all
+	@tests/run
+
+check: deps-test all
+	@VALGRIND=1 tests/run
+
+clean:
+	@for d in $(LESSON_DIRS); do $(MAKE) --no-print-directory -C $$d clean; done
+	rm -rf build
+
+# ---- quality gates (each also run by .ci/run) ------------------------------------
+
+# The whole suite against programs built with AddressSanitizer + UBSan into build/asan/.
+sanitize: deps-test
+	@$(MAKE) --no-print-directory VARIANT=asan all
+	@KIT_VARIANT=asan tests/run
+
+# ThreadSanitizer: the threaded lessons and their tests, built into build/tsan/.
+TSAN_LESSONS := 05
+tsan: deps-test
+	@$(MAKE) --no-print-directory VARIANT=tsan $(filter $(addprefix lessons/,$(addsuffix -%,$(TSAN_LESSONS))),$(LESSON_DIRS))
+	@for n in $(TSAN_LESSONS); do KIT_VARIANT=tsan LESSON=$$n tests/run || exit 1; done
+
+lint: deps-gates
+	@tests/gates/lint
+
+FUZZ_SECONDS ?= 60
+fuzz: deps-gates
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/gates/fuzz
+
+bench: all
+	@$(MAKE) --no-print-directory -C lessons/07-measuring bench

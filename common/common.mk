@@ -1,0 +1,58 @@
+# common.mk - included by every lesson Makefile.
+#
+# A lesson Makefile sets PROGRAMS (its programs) and, for each program P,
+# P_SRCS (its C files, relative to the lesson), then includes this file.
+# It gets: all, test, check, clean; it writes its own run and trace recipes.
+#
+# Variants: `make VARIANT=asan` (or tsan) builds the same programs with
+# sanitizers into build/VARIANT/LESSON/, never mixed with the normal build,
+# which keeps its programs in the lesson directory where learners run them.
+
+KIT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+LESSON   := $(notdir $(CURDIR))
+include $(KIT_ROOT)/common/flags.mk
+
+# Programs stay in the lesson directory, where learners run them; variant builds go to build/.
+ifeq ($(VARIANT),)
+  O :=
+else
+  O := $(BUILD)/$(LESSON)/
+endif
+
+BINARIES := $(addprefix $(O),$(PROGRAMS))
+
+.PHONY: all run test check trace clean
+.DEFAULT_GOAL := all
+
+all: $(BINARIES)
+
+# The library is built by common/Makefile, once: the top-level Makefile builds
+# it before any lesson (also under make -j), so here it is already up to date.
+# A lesson built alone (make -C lessons/NN-x) builds it first.
+$(LIBCOMMON): $(wildcard $(KIT_ROOT)/common/*.[ch] $(KIT_ROOT)/common/*.mk)
+	@$(MAKE) --no-print-directory -C $(KIT_ROOT)/common VARIANT=$(VARIANT)
+
+# One rule per program P (P_SRCS spelled with '_' for '-': echo_client_SRCS).
+define program_rule
+$(O)$(1): $$(patsubst %.c,$(O)%.o,$$($(subst -,_,$(1))_SRCS)) $(LIBCOMMON)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(O)%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+-include $(wildcard $(O)*.d)
+
+NUMBER := $(firstword $(subst -, ,$(LESSON)))
+
+test: all
+	@$(MAKE) --no-print-directory -C $(KIT_ROOT) test LESSON=$(NUMBER)
+
+check: all
+	@$(MAKE) --no-print-directory -C $(KIT_ROOT) check LESSON=$(NUMBER)
+
+clean:
+	rm -f $(PROGRAMS) *.o *.d
+	rm -rf $(KIT_ROOT)/build/asan/$(LESSON) $(KIT_ROOT)/build/tsan/$(LESSON)

@@ -1,0 +1,28 @@
+# flags.mk - compiler flags and build directories shared by common/ and the lessons.
+# Expects KIT_ROOT. VARIANT=asan or tsan selects a sanitizer build under build/VARIANT/.
+
+CC      ?= cc
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wconversion -Wmissing-declarations
+CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L
+OPT     ?= -O2 -g
+VARIANT ?=
+
+ifeq ($(VARIANT),asan)
+  SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(VARIANT),tsan)
+  SAN := -fsanitize=thread
+else ifneq ($(VARIANT),)
+  $(error VARIANT must be asan, tsan or empty)
+endif
+
+ifeq ($(VARIANT),)
+  BUILD := $(KIT_ROOT)/build
+else
+  BUILD := $(KIT_ROOT)/build/$(VARIANT)
+endif
+
+LIBCOMMON := $(BUILD)/libcommon.a
+CPPFLAGS  += -I$(KIT_ROOT)/common -MMD -MP
+CFLAGS    += $(CSTD) $(WARN) $(OPT) $(SAN)
+LDFLAGS   += $(SAN)
+LDLIBS    += $(LIBCOMMON) -pthread

@@ -1,0 +1,205 @@
+/* net.c - resolve, connect, listen, accept, and print endpoints. */
+#define _GNU_SOURCE /* accept4, SOCK_CLOEXEC */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "sig.h"
+
+/* ---- ports and addresses ---------------------------------------------- */
+
+int net_parse_port(const char *text, uint16_t *port)
+{
+    unsigned long value = 0;
+    size_t i;
+
+    for (i = 0; text[i] != '\0'; i++) {
+        if (i == 5 || text[i] < '0' || text[i] > '9')
+            return -1;
+        value = value * 10 + (unsigned long)(text[i] - '0');
+    }
+    if (i == 0 || value > 65535)
+        return -1;
+    *port = (uint16_t)value;
+    return 0;
+}
+
+char *net_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(out, outlen, "%s:%u", host, (unsigned)ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(out, outlen, "[%s]:%u", host, (unsigned)ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, outlen, "?");
+    }
+    return out;
+}
+
+typedef int (*name_fn)(int, struct sockaddr *, socklen_t *);
+
+static int endpoint(int fd, name_fn get_name, const char *what, char *out, size_t outlen,
+                    char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (get_name(fd, (struct sockaddr *)&ss, &len) < 0) {
+        snprintf(err, errlen, "%s: %s", what, strerror(errno));
+        return -1;
+    }
+    net_format_addr((struct sockaddr *)&ss, out, outlen);
+    return 0;
+}
+
+int net_local_endpoint(int fd, char *out, size_t outlen, char *err, size_t errlen)
+{
+    return endpoint(fd, getsockname, "getsockname", out, outlen, err, errlen);
+}
+
+int net_peer_endpoint(int fd, char *out, size_t outlen, char *err, size_t errlen)
+{
+    return endpoint(fd, getpeername, "getpeername", out, outlen, err, errlen);
+}
+
+uint16_t net_local_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+    return 0;
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
+int net_connect(const char *host, const char *port, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *list, *ai;
+    int rc, fd = -1, saved_errno = 0;
+
+    hints.ai_family = AF_UNSPEC; /* IPv6 and IPv4: localhost may be either */
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, port, &hints, &list);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", host,
+                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    /* Try each address in the order the resolver prefers; keep the first that answers. */
+    for (ai = list; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved_errno = errno;
+            continue;
+        }
+        while ((rc = connect(fd, ai->ai_addr, ai->ai_addrlen)) < 0 && errno == EINTR)
+            ;
+        if (rc == 0)
+            break;
+        saved_errno = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(list);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot connect to %s port %s: %s", host, port,
+                 strerror(saved_errno));
+    return fd;
+}
+
+/* ---- listening and accepting --------------------------------------------- */
+
+/* One socket bound and listening on ai, or -1 with errno set. */
+static int listen_on(const struct addrinfo *ai, int backlog)
+{
+    int fd, on = 1, off = 0;
+
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    /* Bind again at once after a restart, even while old connections sit in TIME_WAIT. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
+        goto fail;
+    /* "::" should take IPv4 clients too; Linux's default depends on a sysctl, so say it. */
+    if (ai->ai_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0)
+        goto fail;
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0)
+        goto fail;
+    return fd;
+fail: {
+    int saved_errno = errno;
+    close(fd);
+    errno = saved_errno;
+    return -1;
+}
+}
+
+int net_listen(const char *addr, const char *port, int backlog, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *list, *ai;
+    int rc, fd = -1, saved_errno = 0;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    rc = getaddrinfo(addr, port, &hints, &list);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port,
+                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    for (ai = list; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = listen_on(ai, backlog);
+        if (fd < 0)
+            saved_errno = errno;
+    }
+    freeaddrinfo(list);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port,
+                 strerror(saved_errno));
+    return fd;
+}
+
+int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd;
+
+    for (;;) {
+        if (sig_wait_fd(listen_fd, POLLIN, -1) < 0)
+            break;
+        fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            if (peer != NULL)
+                *peer = ss;
+            return fd;
+        }
+        /* A client that gave up before we accepted it is not our failure: wait for the next. */
+        if (errno != EINTR && errno != ECONNABORTED)
+            break;
+        len = sizeof ss;
+    }
+    snprintf(err, errlen, "accept: %s", strerror(errno));
+    return -1;
+}

@@ -1,0 +1,49 @@
+/* net.h - names, addresses and TCP sockets, without the textbook pitfalls.
+ *
+ * Every function returns -1 on failure and writes one line of explanation into
+ * a caller-owned buffer err (size errlen); none prints, none exits. The caller,
+ * a lesson program, decides what to do: usually die("%s", err).
+ */
+#ifndef KIT_NET_H
+#define KIT_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Room for "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535" and a NUL. */
+enum { NET_ENDPOINT_LEN = 64, NET_ERR_LEN = 256 };
+
+/* net_parse_port - parse a decimal port 0..65535 (digits only, at most 5). Returns 0 and
+ * sets *port, or -1 for anything else ("", "-1", "80x", "65536"). */
+int net_parse_port(const char *text, uint16_t *port);
+
+/* net_connect - connect a TCP socket to host:port, trying every address getaddrinfo returns
+ * in order. Returns the connected fd, or -1 with err set ("cannot connect to HOST port
+ * PORT: reason" or "cannot resolve HOST: reason"). */
+int net_connect(const char *host, const char *port, char *err, size_t errlen);
+
+/* net_listen - listening TCP socket on addr:port with SO_REUSEADDR and the given backlog;
+ * addr "::" is dual-stack (IPV6_V6ONLY off). Returns fd, or -1 with err set
+ * ("cannot listen on ADDR port PORT: reason"). */
+int net_listen(const char *addr, const char *port, int backlog, char *err, size_t errlen);
+
+/* net_accept - on a blocking listening socket, wait (stop-aware, see sig.h) and accept one
+ * connection; fills peer when not NULL. Returns the new fd, or -1 with errno set (EINTR:
+ * stop requested; EMFILE: out of descriptors) and err set. Event loops call accept4. */
+int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen);
+
+/* net_format_addr - write sa as "127.0.0.1:5000" or "[::1]:5000" into out (NET_ENDPOINT_LEN).
+ * Returns out; never fails (unknown families print as "?"). */
+char *net_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
+
+/* net_local_endpoint - the local address of fd, formatted. Returns 0, or -1 with err set. */
+int net_local_endpoint(int fd, char *out, size_t outlen, char *err, size_t errlen);
+
+/* net_peer_endpoint - the remote address of fd, formatted. Returns 0, or -1 with err set. */
+int net_peer_endpoint(int fd, char *out, size_t outlen, char *err, size_t errlen);
+
+/* net_local_port - the local port of fd (0 on failure). */
+uint16_t net_local_port(int fd);
+
+#endif

@@ -1,0 +1,201 @@
+# tests/test_helper.bash - loaded by every bats file: `load test_helper`.
+#
+# What it gives a test:
+#   - the kit's programs on PATH by name (echo-server, kk-client, ...), wrapped
+#     in valgrind when VALGRIND=1, taken from build/$KIT_VARIANT/ when set;
+#   - start_server / stop_server: servers on port 0, read their "listening on"
+#     line, stop them with SIGTERM and insist they exit 0;
+#   - tmo SECS: a time limit scaled for slow runs (valgrind, sanitizers);
+#   - a default setup/teardown that checks valgrind's logs after every test.
+# shellcheck shell=bash
+
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+KIT_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+KIT_VARIANT=${KIT_VARIANT:-}
+VALGRIND=${VALGRIND:-}
+export KIT_ROOT
+
+# Time limits are multiplied under valgrind (about 20x slower) and sanitizers.
+if [ -n "$VALGRIND" ]; then
+    KIT_SLOW=${KIT_SLOW:-8}
+elif [ -n "$KIT_VARIANT" ]; then
+    KIT_SLOW=${KIT_SLOW:-3}
+else
+    KIT_SLOW=${KIT_SLOW:-1}
+fi
+
+# tmo SECS - SECS scaled for the current run, for `timeout "$(tmo 5)" prog ...`.
+tmo() {
+    echo $(($1 * KIT_SLOW))
+}
+
+# ---- the programs on PATH ---------------------------------------------------
+
+# Where the programs of lesson directory $1 live in this run.
+kit_program_dir() {
+    if [ -n "$KIT_VARIANT" ]; then
+        echo "$KIT_ROOT/build/$KIT_VARIANT/$(basename "$1")"
+    else
+        echo "$1"
+    fi
+}
+
+# One wrapper per program in $KIT_BIN: a symlink, or a script that runs it under valgrind
+# with its log in $KIT_VG_DIR (set per test by kit_setup).
+kit_make_wrappers() {
+    local lesson dir prog name
+    mkdir -p "$KIT_BIN"
+    for lesson in "$KIT_ROOT"/lessons/[0-9][0-9]-*/ "$KIT_ROOT/build/${KIT_VARIANT:+$KIT_VARIANT/}tests/"; do
+        [[ $lesson == */build/* ]] && dir=${lesson%/} || dir=$(kit_program_dir "${lesson%/}")
+        [ -d "$dir" ] || continue
+        for prog in "$dir"/*; do
+            name=$(basename "$prog")
+            [[ -f $prog && -x $prog && $name != *.* ]] || continue
+            if [ -n "$VALGRIND" ]; then
+                printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --track-fds=yes --error-exitcode=99 --log-file="${KIT_VG_DIR:-/tmp}/%s.%%p.log" "%s" "$@"\n' \
+                    "$name" "$prog" >"$KIT_BIN/$name"
+                chmod +x "$KIT_BIN/$name"
+            else
+                ln -sf "$prog" "$KIT_BIN/$name"
+            fi
+        done
+    done
+}
+
+KIT_BIN=${BATS_FILE_TMPDIR:-$BATS_RUN_TMPDIR}/kit-bin
+[ -d "$KIT_BIN" ] || kit_make_wrappers
+PATH=$KIT_BIN:$PATH
+
+# ---- per-test setup and teardown ----------------------------------------------
+
+KIT_SERVER_PIDS=()
+
+# kit_setup - call first in a file's own setup().
+kit_setup() {
+    KIT_VG_DIR=$BATS_TEST_TMPDIR/valgrind
+    mkdir -p "$KIT_VG_DIR"
+    export KIT_VG_DIR
+}
+
+# kit_teardown - call last in a file's own teardown(): kills servers a failed test left
+# behind (by PID) and fails the test on any valgrind report.
+kit_teardown() {
+    local pid
+    for pid in "${KIT_SERVER_PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    kit_check_valgrind_logs
+}
+
+setup() {
+    kit_setup
+}
+
+teardown() {
+    kit_teardown
+}
+
+# kit_check_valgrind_logs - fail if any log holds an error or a descriptor of ours left open.
+kit_check_valgrind_logs() {
+    local log failed=0
+    [ -n "$VALGRIND" ] || return 0
+    for log in "$KIT_VG_DIR"/*.log; do
+        [ -s "$log" ] || continue
+        if grep -qE 'ERROR SUMMARY: [1-9]|definitely lost|Invalid (read|write|free)' "$log" ||
+            awk '/Open (file descriptor|AF_|socket|.* socket)/ { open = 1; next }
+                 open && /<inherited from parent>/ { open = 0; next }
+                 open && /(at|by) 0x/ { leak = 1 }
+                 /^==[0-9]+== *$/ { open = 0 }
+                 END { exit !leak }' "$log"; then
+            echo "# valgrind report: $log" >&3
+            sed 's/^/# /' "$log" >&3
+            failed=1
+        fi
+    done
+    return "$failed"
+}
+
+# ---- servers -----------------------------------------------------------------------
+
+# start_server PROG ARGS... - start a server (its PORT argument should be 0), wait for its
+# "listening on ADDR:PORT" line (5 s, scaled) and set SERVER_PID, SERVER_PORT,
+# SERVER_ENDPOINT, SERVER_OUT (stdout file) and SERVER_ERR (stderr file).
+start_server() {
+    local n=0 limit line
+    SERVER_OUT=$(mktemp "$BATS_TEST_TMPDIR/server-out.XXXXXX")
+    SERVER_ERR=$(mktemp "$BATS_TEST_TMPDIR/server-err.XXXXXX")
+    "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- &
+    SERVER_PID=$!
+    KIT_SERVER_PIDS+=("$SERVER_PID")
+    limit=$((100 * KIT_SLOW))
+    # Poll the server's stdout file: a regular file never blocks the server's later writes.
+    until line=$(grep -m1 '^listening on ' "$SERVER_OUT"); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null || [ $((n += 1)) -gt "$limit" ]; then
+            echo "# server did not start: $*" >&3
+            sed 's/^/# stderr: /' "$SERVER_ERR" >&3
+            return 1
+        fi
+        sleep 0.05
+    done
+    SERVER_ENDPOINT=${line#listening on }
+    SERVER_PORT=${SERVER_ENDPOINT##*:}
+}
+
+# stop_server [PID] - SIGTERM, wait up to 5 s (scaled), then SIGKILL; succeeds only when the
+# server exited 0 on its own.
+stop_server() {
+    local pid=${1:-$SERVER_PID} n=0 status=0
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $((n += 1)) -gt $((100 * KIT_SLOW)) ]; then
+            kill -KILL "$pid" 2>/dev/null || true
+            echo "# server $pid ignored SIGTERM" >&3
+            wait "$pid" 2>/dev/null || true
+            return 1
+        fi
+        sleep 0.05
+    done
+    wait "$pid" || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "# server $pid exited $status" >&3
+        return 1
+    fi
+}
+
+# wait_exit PID SECS - wait for a process of ours to end by itself; its exit status is
+# returned (124 when it was still running after SECS, scaled, and was killed).
+wait_exit() {
+    local pid=$1 n=0 limit=$((${2:-5} * 20 * KIT_SLOW)) status=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $((n += 1)) -gt "$limit" ]; then
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            return 124
+        fi
+        sleep 0.05
+    done
+    wait "$pid" || status=$?
+    return "$status"
+}
+
+# free_port - a TCP port nothing listens on right now (for peers that cannot use port 0).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT [HOST] - wait (5 s, scaled) until something accepts on HOST:PORT.
+wait_port() {
+    local port=$1 host=${2:-127.0.0.1} n=0
+    until nc -z "$host" "$port" 2>/dev/null; do
+        [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || return 1
+        sleep 0.05
+    done
+}
+
+# has_ipv6_localhost - true when /etc/hosts (or the resolver) maps localhost to ::1.
+has_ipv6_localhost() {
+    getent ahostsv6 localhost 2>/dev/null | grep -q '^::1 '
+}
