@@ -26,11 +26,13 @@ static void vwarn(const char *fmt, va_list ap)
     int saved_errno = errno;
     size_t len = strlen(fmt);
 
+    flockfile(stderr); /* one whole line even when several threads warn at once */
     fprintf(stderr, "%s: ", progname);
     vfprintf(stderr, fmt, ap);
     if (len > 0 && fmt[len - 1] == ':')
         fprintf(stderr, " %s", strerror(saved_errno));
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 void diag_warn(const char *fmt, ...)

@@ -51,8 +51,8 @@ char *net_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 
 typedef int (*name_fn)(int, struct sockaddr *, socklen_t *);
 
-static int endpoint(int fd, name_fn get_name, const char *what, char *out, size_t outlen,
-                    char *err, size_t errlen)
+static int endpoint(int fd, name_fn get_name, const char *what, char *out, size_t outlen, char *err,
+                    size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -77,7 +77,7 @@ int net_peer_endpoint(int fd, char *out, size_t outlen, char *err, size_t errlen
 
 uint16_t net_local_port(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof ss;
 
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
@@ -131,7 +131,7 @@ int net_connect(const char *host, const char *port, char *err, size_t errlen)
 /* One socket bound and listening on ai, or -1 with errno set. */
 static int listen_on(const struct addrinfo *ai, int backlog)
 {
-    int fd, on = 1, off = 0;
+    int fd, on = 1, off = 0, saved_errno;
 
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0)
@@ -146,12 +146,11 @@ static int listen_on(const struct addrinfo *ai, int backlog)
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0)
         goto fail;
     return fd;
-fail: {
-    int saved_errno = errno;
+fail:
+    saved_errno = errno;
     close(fd);
     errno = saved_errno;
     return -1;
-}
 }
 
 int net_listen(const char *addr, const char *port, int backlog, char *err, size_t errlen)
@@ -175,8 +174,7 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
     }
     freeaddrinfo(list);
     if (fd < 0)
-        snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port,
-                 strerror(saved_errno));
+        snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port, strerror(saved_errno));
     return fd;
 }
 
@@ -184,12 +182,11 @@ int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t e
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int fd;
 
     for (;;) {
         if (sig_wait_fd(listen_fd, POLLIN, -1) < 0)
             break;
-        fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+        int fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
         if (fd >= 0) {
             if (peer != NULL)
                 *peer = ss;

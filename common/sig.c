@@ -3,12 +3,17 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "sig.h"
 
-static volatile sig_atomic_t stop_flag;
+/* Written by the handler, read by every thread (a client thread of a threaded server
+ * checks it in sig_wait_fd): a lock-free atomic, which C11 allows in a signal handler
+ * and which, unlike volatile sig_atomic_t, is also safe to share between threads. */
+static _Atomic int stop_flag;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
 
 /* The mask to wait with: the thread's old mask minus SIGINT/SIGTERM. Only the thread that
  * called sig_setup_stop() uses it; other threads wait with their own mask, so the signal is

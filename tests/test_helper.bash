@@ -55,6 +55,7 @@ kit_make_wrappers() {
             name=$(basename "$prog")
             [[ -f $prog && -x $prog && $name != *.* ]] || continue
             if [ -n "$VALGRIND" ]; then
+                # shellcheck disable=SC2016 # "$@" and ${KIT_VG_DIR} expand in the wrapper, later
                 printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --track-fds=yes --error-exitcode=99 --log-file="${KIT_VG_DIR:-/tmp}/%s.%%p.log" "%s" "$@"\n' \
                     "$name" "$prog" >"$KIT_BIN/$name"
                 chmod +x "$KIT_BIN/$name"
@@ -141,6 +142,7 @@ start_server() {
         sleep 0.05
     done
     SERVER_ENDPOINT=${line#listening on }
+    # shellcheck disable=SC2034 # for the test files that load this helper
     SERVER_PORT=${SERVER_ENDPOINT##*:}
 }
 
