@@ -1,0 +1,269 @@
+#!/usr/bin/env bats
+# tests/00-common.bats - the helper module common/ through the small programs in tests/common/:
+#   lines-split      the line splitter (io_lines) and reader (io_read_line)
+#   write-all-check  io_write_all against a tiny send buffer and a slow reader
+#   port-parse       net_parse_port
+# lines-split prints "line LEN [TEXT]" per line and "last LEN [TEXT]" for an unterminated
+# last line, bytes outside 0x20..0x7e as \xHH; a line over --max exits 3.
+
+# shellcheck disable=SC2030,SC2031 # each @test runs in a subshell: $output, $status are per test
+bats_require_minimum_version 1.5.0
+load test_helper
+
+# split INPUT ARGS... - run lines-split on INPUT (printf %b escapes: \n \r \0 \\) with ARGS.
+split() {
+    local input=$1
+    shift
+    printf '%b' "$input" >"$BATS_TEST_TMPDIR/input"
+    run --separate-stderr timeout "$(tmo 5)" lines-split "$@" <"$BATS_TEST_TMPDIR/input"
+}
+
+# split_all_chunks INPUT EXPECTED [ARGS...] - the same output for every read size, 1 byte up.
+split_all_chunks() {
+    local input=$1 expected=$2 chunk
+    shift 2
+    for chunk in 1 2 3 5 4096; do
+        split "$input" --chunk "$chunk" "$@"
+        assert_success
+        assert_output "$expected"
+    done
+}
+
+# ---- line endings ----------------------------------------------------------------------
+
+@test "io_lines: LF ends a line" {
+    split_all_chunks 'one\ntwo\n' $'line 3 [one]\nline 3 [two]'
+}
+
+@test "io_lines: CRLF ends a line, the CR is not part of it" {
+    split_all_chunks 'one\r\ntwo\r\n' $'line 3 [one]\nline 3 [two]'
+}
+
+@test "io_lines: a lone CR ends a line" {
+    split_all_chunks 'one\rtwo\r' $'line 3 [one]\nline 3 [two]'
+}
+
+@test "io_lines: a CR and its LF in different reads make one line end, not two" {
+    # --chunk 3 reads "ab\r" then "\ncd" then "\n": the split falls between CR and LF.
+    split 'ab\r\ncd\n' --chunk 3
+    assert_success
+    assert_output $'line 2 [ab]\nline 2 [cd]'
+    # The same with the CR as the very last byte of a read that filled the buffer.
+    split '1234\r\n5\n' --max 4 --chunk 4096
+    assert_success
+    assert_output $'line 4 [1234]\nline 1 [5]'
+}
+
+@test "io_lines: a CR as the last byte of the stream ends the line; nothing follows" {
+    split_all_chunks 'ab\r' 'line 2 [ab]'
+}
+
+@test "io_lines: mixed endings in one stream" {
+    split_all_chunks 'a\nb\r\nc\rd\n\re\r\r\nf' \
+        $'line 1 [a]\nline 1 [b]\nline 1 [c]\nline 1 [d]\nline 0 []\nline 1 [e]\nline 0 []\nlast 1 [f]'
+}
+
+@test "io_lines: empty lines are lines, whatever their ending" {
+    split_all_chunks '\n\r\n\r\n\r' $'line 0 []\nline 0 []\nline 0 []\nline 0 []'
+}
+
+@test "io_lines: 2000 random lines give the same lines for reads of 1, 7 and 4096 bytes" {
+    local chunk
+    "$BATS_TEST_DIRNAME/common/gen-lines.py" 7 2000 "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/expected"
+    for chunk in 1 7 4096; do
+        timeout "$(tmo 10)" lines-split --chunk "$chunk" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+        cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/out"
+    done
+}
+
+# ---- the end of the stream ----------------------------------------------------------------
+
+@test "io_lines: an unterminated last line is returned at EOF" {
+    split_all_chunks 'first\nlast line' $'line 5 [first]\nlast 9 [last line]'
+}
+
+@test "io_lines: an empty stream has no lines" {
+    split ''
+    assert_success
+    assert_output ''
+}
+
+# ---- the length cap -----------------------------------------------------------------------
+
+@test "io_lines: a line of exactly --max bytes is accepted with every ending and at EOF" {
+    split_all_chunks '12345678\n' 'line 8 [12345678]' --max 8
+    split_all_chunks '12345678\r\nx\n' $'line 8 [12345678]\nline 1 [x]' --max 8
+    split_all_chunks '12345678\rx\r' $'line 8 [12345678]\nline 1 [x]' --max 8
+    split_all_chunks '12345678' 'last 8 [12345678]' --max 8
+}
+
+@test "io_lines: a line of --max + 1 bytes fails with a distinct error after the lines before it" {
+    local chunk
+    for chunk in 1 4096; do
+        split 'ok\n123456789\nnever\n' --max 8 --chunk "$chunk"
+        [ "$status" -eq 3 ]
+        assert_output 'line 2 [ok]'
+        [ "$stderr" = "lines-split: line longer than 8 bytes" ]
+    done
+    split '123456789' --max 8
+    [ "$status" -eq 3 ]
+}
+
+@test "io_lines: a 1 MiB line is rejected at the cap, not buffered whole" {
+    head -c 1048576 /dev/zero | tr '\0' 'a' >"$BATS_TEST_TMPDIR/big"
+    run --separate-stderr timeout "$(tmo 5)" lines-split --max 1024 <"$BATS_TEST_TMPDIR/big"
+    [ "$status" -eq 3 ]
+    [ "$stderr" = "lines-split: line longer than 1024 bytes" ]
+}
+
+# ---- bytes passed through -------------------------------------------------------------------
+
+@test "io_lines: NUL bytes are part of the line, and its length counts them" {
+    split_all_chunks 'a\0b\n\0\n\0' $'line 3 [a\\x00b]\nline 1 [\\x00]\nlast 1 [\\x00]'
+}
+
+@test "io_lines: bytes above 0x7f and backslashes pass through unchanged" {
+    split_all_chunks 'caf\303\251 \\ ok\n' 'line 10 [caf\xc3\xa9 \\ ok]'
+}
+
+# ---- the reader on a descriptor ---------------------------------------------------------------
+
+@test "io_read_line: reads lines from a pipe, the unterminated last one at EOF" {
+    split 'one\r\ntwo\rthree\n\0end' --reader
+    assert_success
+    assert_output $'line 3 [one]\nline 3 [two]\nline 5 [three]\nline 4 [\\x00end]'
+}
+
+@test "io_read_line: a line over the cap fails with EMSGSIZE" {
+    split '1234\n12345\n' --reader --max 4
+    [ "$status" -eq 3 ]
+    assert_output 'line 4 [1234]'
+    [ "$stderr" = "lines-split: line longer than 4 bytes" ]
+}
+
+@test "lines-split: -h prints usage and exits 0; a stray argument exits 2" {
+    run --separate-stderr lines-split -h
+    assert_success
+    assert_output --partial 'usage: lines-split'
+    run --separate-stderr lines-split stray
+    [ "$status" -eq 2 ]
+    [[ $stderr == "usage: lines-split "* ]]
+}
+
+# ---- io_write_all -----------------------------------------------------------------------------
+
+# 4 MiB normally; 256 KiB under valgrind, where each partial write costs far more.
+write_bytes() {
+    if [ -n "$VALGRIND" ]; then echo 262144; else echo 4194304; fi
+}
+
+# check_write_all ARGS... - run write-all-check and insist every byte arrived in order through
+# a send buffer far smaller than the data.
+check_write_all() {
+    local bytes
+    bytes=$(write_bytes)
+    run --separate-stderr timeout "$(tmo 20)" write-all-check --bytes "$bytes" "$@"
+    assert_success
+    assert_line "wrote $bytes bytes in one io_write_all call"
+    assert_line "read $bytes bytes, all in order"
+    [ -z "$stderr" ]
+}
+
+# The send buffer reported by write-all-check must be tiny next to the data.
+assert_tiny_send_buffer() {
+    local size
+    size=$(sed -n 's/^send buffer: \([0-9]*\) bytes$/\1/p' <<<"$output")
+    [ -n "$size" ]
+    [ "$size" -le $(($(write_bytes) / 16)) ]
+}
+
+@test "io_write_all: every byte arrives in order through a socketpair with a tiny send buffer" {
+    check_write_all
+    assert_tiny_send_buffer
+}
+
+@test "io_write_all: every byte arrives in order over loopback TCP with a tiny send buffer" {
+    check_write_all --tcp
+    assert_tiny_send_buffer
+}
+
+@test "io_write_all: a pipe, which is no socket, works as well" {
+    check_write_all --pipe
+}
+
+@test "io_write_all: signals interrupting the waits do not lose or repeat bytes" {
+    check_write_all --signals
+    local signals
+    signals=$(sed -n 's/^signals during the write: \([0-9]*\)$/\1/p' <<<"$output")
+    [ "${signals:-0}" -gt 0 ]
+}
+
+@test "io_write_all: a reader that closes gives EPIPE, not death by SIGPIPE" {
+    run --separate-stderr timeout "$(tmo 10)" write-all-check --peer-closes
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "write-all-check: io_write_all: Broken pipe" ]
+}
+
+@test "io_write_all: a TCP peer that closes with data unread gives an error, not SIGPIPE" {
+    run --separate-stderr timeout "$(tmo 10)" write-all-check --tcp --peer-closes
+    [ "$status" -eq 1 ]
+    [[ $stderr =~ ^write-all-check:\ io_write_all:\ (Connection\ reset\ by\ peer|Broken\ pipe)$ ]]
+}
+
+# ---- net_parse_port -----------------------------------------------------------------------------
+
+# port_ok TEXT PORT / port_bad TEXT - what net_parse_port makes of TEXT.
+port_ok() {
+    run --separate-stderr port-parse "$1"
+    assert_success
+    assert_output "$2"
+}
+
+port_bad() {
+    run --separate-stderr port-parse "$1"
+    [ "$status" -eq 1 ]
+    assert_output ''
+    [ "$stderr" = "port-parse: not a port: '$1'" ]
+}
+
+@test "net_parse_port: accepts 0 and 65535, the ends of the range" {
+    port_ok 0 0
+    port_ok 65535 65535
+    port_ok 80 80
+}
+
+@test "net_parse_port: rejects 65536 and 99999, past the range" {
+    port_bad 65536
+    port_bad 99999
+}
+
+@test "net_parse_port: rejects signs, -1 and +1" {
+    port_bad -1
+    port_bad +1
+}
+
+@test "net_parse_port: rejects trailing garbage and spaces: 80x, ' 1', '1 '" {
+    port_bad 80x
+    port_bad ' 1'
+    port_bad '1 '
+    port_bad 0x50
+}
+
+@test "net_parse_port: rejects the empty string" {
+    port_bad ''
+}
+
+@test "net_parse_port: takes at most five digits: 00080 is 80, 000080 is rejected" {
+    port_ok 00080 80
+    port_bad 000080
+    port_bad 0000000000000000000080
+}
+
+@test "port-parse: -h prints usage and exits 0; no argument exits 2" {
+    run --separate-stderr port-parse -h
+    assert_success
+    assert_output 'usage: port-parse ARG'
+    run --separate-stderr port-parse
+    [ "$status" -eq 2 ]
+    [ "$stderr" = 'usage: port-parse ARG' ]
+}
