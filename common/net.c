@@ -100,7 +100,7 @@ int net_connect(const char *host, const char *port, char *err, size_t errlen)
     hints.ai_socktype = SOCK_STREAM;
     rc = getaddrinfo(host, port, &hints, &list);
     if (rc != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", host,
+        snprintf(err, errlen, "cannot resolve %s port %s: %s", host, port,
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return -1;
     }

@@ -20,7 +20,7 @@ int net_parse_port(const char *text, uint16_t *port);
 
 /* net_connect - connect a TCP socket to host:port, trying every address getaddrinfo returns
  * in order. Returns the connected fd, or -1 with err set ("cannot connect to HOST port
- * PORT: reason" or "cannot resolve HOST: reason"). */
+ * PORT: reason" or "cannot resolve HOST port PORT: reason"). */
 int net_connect(const char *host, const char *port, char *err, size_t errlen);
 
 /* net_listen - listening TCP socket on addr:port with SO_REUSEADDR and the given backlog;

@@ -279,7 +279,7 @@ socat_peer_port() {
     run --separate-stderr timeout "$(tmo 20)" connect-info nosuch.invalid 80
     [ "$status" -eq 1 ]
     assert_output ''
-    [[ $stderr =~ ^connect-info:\ cannot\ resolve\ nosuch\.invalid:\ $UNKNOWN_HOST_REASON$ ]]
+    [[ $stderr =~ ^connect-info:\ cannot\ resolve\ nosuch\.invalid\ port\ 80:\ $UNKNOWN_HOST_REASON$ ]]
 }
 
 @test "connect-info: -h exits 0; a missing, zero or non-numeric port exits 2" {
