@@ -1,0 +1,296 @@
+#!/usr/bin/env bats
+# tests/02-echo-client.bats - lesson 02: the echo client, against lesson 03's echo-server and
+# against echo servers we did not write (socat, ncat, the tutorial's Java EchoServer), plus
+# the raw misbehaving servers of tests/peers/server.py for its error paths.
+
+load test_helper
+
+PEERS=$KIT_ROOT/tests/peers
+USAGE="usage: echo-client [--timeout SECS] HOST PORT"
+
+setup_file() {
+    # The tutorial's Java programs, compiled once for the file when a JDK is here.
+    JAVA_CLASSES=$BATS_FILE_TMPDIR/java
+    export JAVA_CLASSES
+    if command -v javac >/dev/null && command -v java >/dev/null; then
+        mkdir -p "$JAVA_CLASSES"
+        javac -d "$JAVA_CLASSES" "$KIT_ROOT"/lessons/02-echo-client/java/*.java
+    fi
+}
+
+# ---- helpers -----------------------------------------------------------------------
+
+# start_peer_server PORT CMD... - start an echo server that cannot use port 0 and prints no
+# "listening on" line (socat, ncat, java) on PORT; wait until it listens. Sets PEER_PID.
+# It asks ss rather than connecting (wait_port): the Java server would serve that probe as
+# its one and only client.
+start_peer_server() {
+    local port=$1 n=0
+    shift
+    "$@" >"$BATS_TEST_TMPDIR/peer.out" 2>"$BATS_TEST_TMPDIR/peer.err" </dev/null 3>&- &
+    PEER_PID=$!
+    KIT_SERVER_PIDS+=("$PEER_PID")
+    until ss -Htln "( sport = :$port )" | grep -q .; do
+        [ $((n += 1)) -le $((200 * KIT_SLOW)) ] || fail "peer server did not start: $*"
+        sleep 0.05
+    done
+}
+
+# stop_peer_server - SIGTERM the peer server and reap it (its exit status is not ours).
+stop_peer_server() {
+    kill -TERM "$PEER_PID" 2>/dev/null || true
+    wait "$PEER_PID" 2>/dev/null || true
+}
+
+# check_100k_lines PORT - 100,000 lines of 93 bytes (9.3 MB) through the echo server on PORT
+# come back all, in order. A client that wrote everything before reading would deadlock once
+# the socket buffers fill; one that waited for each reply would take seconds.
+check_100k_lines() {
+    local in=$BATS_TEST_TMPDIR/lines out=$BATS_TEST_TMPDIR/out
+    seq -f 'line %06g: the quick brown fox jumps over the lazy dog, again and again and again' \
+        1 100000 >"$in"
+    timeout "$(tmo 5)" echo-client 127.0.0.1 "$1" <"$in" >"$out"
+    assert_equal "$(wc -l <"$out")" 100000
+    sed 's/^/echo: /' "$in" | cmp - "$out"
+}
+
+need_java() {
+    [ -f "$JAVA_CLASSES/EchoServer.class" ] || skip "no JDK (javac) on this machine"
+}
+
+# The transcript every echo server must give: empty line, CRLF input, unterminated last line.
+transcript_input() {
+    printf 'hello\n\nsecond line\r\nno newline at the end'
+}
+TRANSCRIPT='echo: hello
+echo: 
+echo: second line
+echo: no newline at the end'
+
+# ---- usage -------------------------------------------------------------------------------
+
+@test "echo-client: -h prints usage on stdout and exits 0" {
+    run echo-client -h
+    assert_success
+    assert_line --index 0 "$USAGE"
+    run echo-client --help
+    assert_success
+    assert_line --index 0 "$USAGE"
+}
+
+@test "echo-client: bad usage prints one usage line and exits 2" {
+    local args
+    for args in "" "127.0.0.1" "127.0.0.1 1 2" "127.0.0.1 x" "127.0.0.1 0" "127.0.0.1 65536" \
+        "127.0.0.1 -1" "--timeout 0 127.0.0.1 7" "--timeout x 127.0.0.1 7" \
+        "--timeout 86401 127.0.0.1 7" "--bogus 127.0.0.1 7" "--timeout"; do
+        # shellcheck disable=SC2086 # split the argument list on purpose
+        run timeout "$(tmo 5)" echo-client $args </dev/null
+        assert_failure 2
+        assert_output "$USAGE"
+    done
+}
+
+# ---- against echo-server (lesson 03) ------------------------------------------------------
+
+@test "echo-client: prints each reply as 'echo: LINE', empty and unterminated lines too" {
+    start_server echo-server -q 0
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$SERVER_PORT" < <(transcript_input)
+    assert_success
+    assert_output "$TRANSCRIPT"
+    stop_server
+}
+
+@test "echo-client: prints nothing and exits 0 on empty input" {
+    start_server echo-server -q 0
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$SERVER_PORT" </dev/null
+    assert_success
+    assert_output ""
+    stop_server
+}
+
+@test "echo-client: half-closes at the end of input (the server sees EOF and leaves)" {
+    start_server echo-server --once 0
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$SERVER_PORT" <<<"bye"
+    assert_success
+    assert_output "echo: bye"
+    wait_exit "$SERVER_PID" 5
+    # "closed ADDR" alone: the server read EOF, not an error.
+    run cat "$SERVER_ERR"
+    assert_line --index 0 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+    assert_line --index 1 --regexp '^closed 127\.0\.0\.1:[0-9]+$'
+    assert_equal "${#lines[@]}" 2
+}
+
+@test "echo-client: prints each reply while the input is still open (no waiting for EOF)" {
+    local fifo=$BATS_TEST_TMPDIR/in.fifo out=$BATS_TEST_TMPDIR/out pid
+    start_server echo-server -q 0
+    mkfifo "$fifo"
+    timeout "$(tmo 10)" echo-client 127.0.0.1 "$SERVER_PORT" <"$fifo" >"$out" 3>&- &
+    pid=$!
+    exec 4>"$fifo"
+    echo "typed by a person" >&4
+    local n=0
+    until grep -qx 'echo: typed by a person' "$out"; do
+        [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || fail "no echo while stdin is open"
+        sleep 0.05
+    done
+    exec 4>&-
+    wait_exit "$pid" 5
+    stop_server
+}
+
+@test "echo-client: strips CRLF and lone CR reply endings" {
+    start_server python3 "$PEERS/server.py" --mode crlf 0
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$SERVER_PORT" < <(printf 'one\n\ntwo\n')
+    assert_success
+    assert_output $'echo: one\necho: \necho: two'
+    stop_server
+    start_server python3 "$PEERS/server.py" --mode cr 0
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$SERVER_PORT" < <(printf 'one\n\ntwo\n')
+    assert_success
+    assert_output $'echo: one\necho: \necho: two'
+    stop_server
+}
+
+@test "echo-client: returns 100,000 piped lines in order, without deadlock" {
+    start_server echo-server -q 0
+    check_100k_lines "$SERVER_PORT"
+    stop_server
+}
+
+@test "echo-client: reaches localhost whichever family the server listens on" {
+    start_server echo-server -q 0
+    run timeout "$(tmo 5)" echo-client localhost "$SERVER_PORT" <<<"to 127.0.0.1"
+    assert_success
+    assert_output "echo: to 127.0.0.1"
+    stop_server
+    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+        skip "no IPv6 loopback (::1) on this machine"
+    start_server echo-server -q -b :: 0
+    run timeout "$(tmo 5)" echo-client localhost "$SERVER_PORT" <<<"to the dual-stack server"
+    assert_success
+    assert_output "echo: to the dual-stack server"
+    stop_server
+    has_ipv6_localhost || skip "/etc/hosts does not map localhost to ::1 here"
+    start_server echo-server -q -b ::1 0
+    run timeout "$(tmo 5)" echo-client localhost "$SERVER_PORT" <<<"to ::1"
+    assert_success
+    assert_output "echo: to ::1"
+    stop_server
+}
+
+# ---- against echo servers we did not write -----------------------------------------------------
+
+@test "echo-client: works against socat ... PIPE" {
+    local port
+    port=$(free_port)
+    start_peer_server "$port" socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" PIPE
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$port" < <(transcript_input)
+    assert_success
+    assert_output "$TRANSCRIPT"
+    check_100k_lines "$port"
+    stop_peer_server
+}
+
+@test "echo-client: works against ncat --exec /bin/cat" {
+    local port
+    port=$(free_port)
+    start_peer_server "$port" ncat -l -k --exec /bin/cat 127.0.0.1 "$port"
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$port" < <(transcript_input)
+    assert_success
+    assert_output "$TRANSCRIPT"
+    check_100k_lines "$port"
+    stop_peer_server
+}
+
+@test "echo-client: works against the tutorial's Java EchoServer" {
+    local port status=0
+    need_java
+    port=$(free_port)
+    start_peer_server "$port" java -cp "$JAVA_CLASSES" EchoServer "$port"
+    run timeout "$(tmo 10)" echo-client 127.0.0.1 "$port" < <(transcript_input)
+    assert_success
+    assert_output "$TRANSCRIPT"
+    wait_exit "$PEER_PID" 10 || status=$? # it serves one client, then ends
+    assert_equal "$status" 0
+}
+
+@test "echo-server: serves the tutorial's Java EchoClient" {
+    need_java
+    start_server echo-server -q 0
+    run timeout "$(tmo 10)" java -cp "$JAVA_CLASSES" EchoClient 127.0.0.1 "$SERVER_PORT" \
+        < <(transcript_input)
+    assert_success
+    assert_output "$TRANSCRIPT"
+    stop_server
+}
+
+# ---- errors: exit 1 and one line naming host and port --------------------------------------
+
+@test "echo-client: reports a refused connection" {
+    local port
+    port=$(free_port)
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$port" </dev/null
+    assert_failure 1
+    assert_output "echo-client: cannot connect to 127.0.0.1 port $port: Connection refused"
+}
+
+@test "echo-client: reports an unknown host with the resolver's text" {
+    local reason
+    # The resolver's own words (gai_strerror), as Python's socket module reports them.
+    reason=$(python3 -c 'import socket
+try:
+    socket.getaddrinfo("no-such-host.invalid", 7, type=socket.SOCK_STREAM)
+except socket.gaierror as e:
+    print(e.strerror)')
+    assert [ -n "$reason" ]
+    run timeout "$(tmo 10)" echo-client no-such-host.invalid 7 </dev/null
+    assert_failure 1
+    assert_output "echo-client: cannot resolve no-such-host.invalid port 7: $reason"
+}
+
+@test "echo-client: reports a server that closes before replying" {
+    start_server python3 "$PEERS/server.py" --mode close 0
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$SERVER_PORT" <<<"anyone there?"
+    assert_failure 1
+    assert_output "echo-client: cannot read from 127.0.0.1 port $SERVER_PORT: server closed the connection"
+    stop_server
+}
+
+@test "echo-client: where the Java EchoClient prints 'echo: null' for a closed connection" {
+    need_java
+    start_server python3 "$PEERS/server.py" --mode close 0
+    run timeout "$(tmo 10)" java -cp "$JAVA_CLASSES" EchoClient 127.0.0.1 "$SERVER_PORT" <<<"anyone there?"
+    assert_success
+    assert_output "echo: null"
+    stop_server
+}
+
+@test "echo-client: --timeout fails when the server never answers" {
+    local start
+    start_server python3 "$PEERS/server.py" --mode silent 0
+    start=$SECONDS
+    run timeout "$(tmo 10)" echo-client --timeout 1 127.0.0.1 "$SERVER_PORT" <<<"hello?"
+    assert_failure 1
+    assert_output "echo-client: cannot read from 127.0.0.1 port $SERVER_PORT: no reply within 1 s"
+    assert [ $((SECONDS - start)) -ge 1 ]
+    stop_server
+}
+
+@test "echo-client: rejects a line longer than 65535 bytes" {
+    start_server echo-server -q 0
+    run timeout "$(tmo 5)" echo-client 127.0.0.1 "$SERVER_PORT" \
+        < <(head -c 70000 /dev/zero | tr '\0' x)
+    assert_failure 1
+    assert_output "echo-client: stdin: line longer than 65535 bytes"
+    stop_server
+}
+
+@test "echo-client: reports a failed write to stdout" {
+    start_server echo-server -q 0
+    # shellcheck disable=SC2016 # $1 is expanded by the inner bash
+    run timeout "$(tmo 5)" bash -c 'echo-client 127.0.0.1 "$1" <<<"hello" >/dev/full' _ "$SERVER_PORT"
+    assert_failure 1
+    assert_output "echo-client: stdout: No space left on device"
+    stop_server
+}

@@ -1,0 +1,373 @@
+# tests/lib/echo_server_tests.bash - the echo-server tests, as functions any echo server runs.
+#
+# Lesson 03 (echo-server), lesson 05 (echo-multi-server) and lesson 06 (echo-event-server)
+# run the same checks without copies:
+#
+#   ECHO_SERVER=echo-multi-server        # program name on PATH (default: echo-server)
+#   ECHO_SERVER_ARGS=(-q)                # extra options before PORT (default: (-q))
+#   load test_helper
+#   load lib/echo_server_tests
+#   @test "echo-multi-server: echoes bytes without a newline" { echo_test_no_newline; }
+#
+# Every function takes no arguments, starts the server itself with
+# `start_server "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" [-b ADDR] 0`, runs its check with
+# bats-assert, and stops it with stop_server (which fails unless the server exits 0).
+# ECHO_SERVER_ARGS defaults to (-q): these checks never read the connection log, so the
+# log is silenced (the server-specific bats file tests the log lines itself).
+#
+# Valid for ANY echo server (iterative, threaded or event loop):
+#   echo_test_no_newline             "abc" without newline comes back at once, no EOF needed
+#   echo_test_many_lines_one_write   one write holding many lines comes back byte for byte
+#   echo_test_bytes_one_at_a_time    bytes sent one per write, with pauses, come back in order
+#   echo_test_binary_1mib            1 MiB of random bytes, sha256 compared, read concurrently
+#   echo_test_binary_50mib           50 MiB likewise (5 MiB under VALGRIND)
+#   echo_test_transparency           CRLF, lone CR, NUL and all 256 byte values unchanged
+#   echo_test_half_close             client shuts down its write side: all pending echo arrives
+#   echo_test_half_close_nc          the same with nc -N, exact transcript
+#   echo_test_rst_then_next_client   a client resets mid-stream (SO_LINGER 0); next is served
+#   echo_test_never_reads_then_leaves  a client that never reads blocks the server's write
+#                                    with no CPU spent; when it leaves, the next is served
+#   echo_test_sequential_100_clients 100 socat clients one after another, each echoed
+#   echo_test_ipv6_bind              -b ::1 serves ::1 and not 127.0.0.1
+#   echo_test_dual_stack_bind        -b :: serves both 127.0.0.1 and ::1
+#   echo_test_port_in_use            "PROG: cannot listen on 127.0.0.1 port N: Address
+#                                    already in use", exit 1
+#   echo_test_restart_after_stop     a restarted server binds the same port at once, with
+#                                    the old connection in TIME_WAIT
+#   echo_test_sigterm_with_client    SIGTERM while a client is connected: exit 0
+#
+# Valid only for CONCURRENT servers (lessons 05, 06):
+#   echo_test_never_reads_while_another_served  a client that never reads does not stop
+#                                    another client from being served meanwhile
+#
+# Valid only for ONE-AT-A-TIME servers (lesson 03):
+#   echo_test_second_client_queued   a second client waits in the backlog and is served
+#                                    right after the first leaves
+#   echo_test_once                   --once: exits 0 after its first client leaves
+#
+# The raw peers live in tests/peers/ (python3; usage in each file's header).
+# shellcheck shell=bash
+
+: "${ECHO_SERVER:=echo-server}"
+if ! declare -p ECHO_SERVER_ARGS >/dev/null 2>&1; then
+    ECHO_SERVER_ARGS=(-q)
+fi
+ECHO_PEERS=$KIT_ROOT/tests/peers
+
+# ---- helpers (echo_ prefix: shared with other lessons' files) --------------------------
+
+# echo_start [OPTIONS...] - start $ECHO_SERVER with its args, OPTIONS, port 0.
+echo_start() {
+    start_server "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" "$@" 0
+}
+
+# echo_peer NAME ARGS... - run a raw peer from tests/peers/.
+echo_peer() {
+    local name=$1
+    shift
+    python3 "$ECHO_PEERS/$name.py" "$@"
+}
+
+# echo_has_ipv6 - true when ::1 can be bound here (some containers have no IPv6).
+echo_has_ipv6() {
+    python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null
+}
+
+# echo_exchange_file HOST FILE [PEER OPTIONS...] - send FILE's bytes through the server at
+# HOST:$SERVER_PORT with the exchange peer; the echo must equal FILE byte for byte.
+echo_exchange_file() {
+    local host=$1 file=$2
+    shift 2
+    timeout "$(tmo 10)" python3 "$ECHO_PEERS/exchange.py" "$@" "$host" "$SERVER_PORT" "$file" \
+        >"$BATS_TEST_TMPDIR/echoed" 3>&-
+    cmp "$file" "$BATS_TEST_TMPDIR/echoed"
+}
+
+# echo_big_bytes MIB - MIB, or a tenth of it under valgrind (about 20x slower there).
+echo_big_bytes() {
+    local mib=$1
+    if [ -n "$VALGRIND" ] && [ "$mib" -ge 10 ]; then
+        mib=$((mib / 10))
+    fi
+    echo $((mib * 1024 * 1024))
+}
+
+# echo_stream_check BYTES - stream BYTES random bytes through the server while reading
+# concurrently; the sha256 received must equal the sha256 sent.
+# shellcheck disable=SC2154 # output: set by bats' run
+echo_stream_check() {
+    local bytes=$1 sent received
+    run timeout "$(tmo 30)" python3 "$ECHO_PEERS/stream.py" 127.0.0.1 "$SERVER_PORT" "$bytes" 3>&-
+    assert_success
+    sent=$(sed -n 's/^sent //p' <<<"$output")
+    received=$(sed -n 's/^received //p' <<<"$output")
+    assert [ -n "$sent" ]
+    assert_equal "$received" "$sent"
+    assert_equal "${sent%% *}" "$bytes"
+}
+
+# echo_wait_output FILE PATTERN [SECS] - wait (bounded, scaled) until FILE holds a line
+# matching PATTERN (grep -E).
+echo_wait_output() {
+    local file=$1 pattern=$2 n=0 limit=$((${3:-10} * 20 * KIT_SLOW))
+    until grep -qE "$pattern" "$file" 2>/dev/null; do
+        if [ $((n += 1)) -gt "$limit" ]; then
+            echo "# timed out waiting for /$pattern/ in $file" >&3
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# echo_hold_client TEXT - connect an exchange peer that sends TEXT, gets it back and then holds
+# the connection until echo_release_client (or until the server closes). Sets HOLD_PID and
+# HOLD_OUT (the echo it received); the FIFO that drives it is open on fd 4.
+echo_hold_client() {
+    local fifo=$BATS_TEST_TMPDIR/hold.fifo
+    printf '%s' "$1" >"$BATS_TEST_TMPDIR/hold.in"
+    HOLD_OUT=$BATS_TEST_TMPDIR/hold.out
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    timeout "$(tmo 20)" python3 "$ECHO_PEERS/exchange.py" --hold 127.0.0.1 "$SERVER_PORT" \
+        "$BATS_TEST_TMPDIR/hold.in" <"$fifo" >"$HOLD_OUT" 3>&- &
+    HOLD_PID=$!
+    exec 4>"$fifo"
+    echo_wait_output "$HOLD_OUT" "^${1%$'\n'}\$"
+}
+
+# echo_release_client - let the held client go (EOF on its stdin); it must exit 0.
+echo_release_client() {
+    exec 4>&-
+    wait_exit "$HOLD_PID" 10
+}
+
+# echo_cpu_ticks PID - user + system CPU time of PID so far, in clock ticks.
+echo_cpu_ticks() {
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+# echo_text_round_trip HOST TEXT - TEXT through the server at HOST:$SERVER_PORT comes back.
+echo_text_round_trip() {
+    printf '%s' "$2" >"$BATS_TEST_TMPDIR/text.in"
+    echo_exchange_file "$1" "$BATS_TEST_TMPDIR/text.in"
+}
+
+# ---- valid for any echo server ---------------------------------------------------------
+
+echo_test_no_newline() {
+    echo_start
+    printf 'abc' >"$BATS_TEST_TMPDIR/in"
+    # The peer neither sends a newline nor half-closes: the echo must come anyway.
+    run echo_exchange_file 127.0.0.1 "$BATS_TEST_TMPDIR/in"
+    assert_success
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/echoed")" abc
+    stop_server
+}
+
+echo_test_many_lines_one_write() {
+    echo_start
+    seq -f 'line %g of a single write' 1 2000 >"$BATS_TEST_TMPDIR/in"
+    run echo_exchange_file 127.0.0.1 "$BATS_TEST_TMPDIR/in"
+    assert_success
+    stop_server
+}
+
+echo_test_bytes_one_at_a_time() {
+    echo_start
+    printf 'one byte\nat a time\r\n' >"$BATS_TEST_TMPDIR/in"
+    run echo_exchange_file 127.0.0.1 "$BATS_TEST_TMPDIR/in" --chunk 1 --delay 0.005
+    assert_success
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/echoed")" $'one byte\nat a time\r'
+    stop_server
+}
+
+echo_test_binary_1mib() {
+    echo_start
+    echo_stream_check $((1024 * 1024))
+    stop_server
+}
+
+# 50 MiB, or 5 MiB under valgrind (echo_big_bytes): valgrind runs the server ~20x slower.
+echo_test_binary_50mib() {
+    echo_start
+    echo_stream_check "$(echo_big_bytes 50)"
+    stop_server
+}
+
+echo_test_transparency() {
+    local in=$BATS_TEST_TMPDIR/in
+    echo_start
+    python3 -c 'import sys; sys.stdout.buffer.write(b"crlf\r\nlone cr\rnul\0in a line\n" + bytes(range(256)) + b"\r")' >"$in"
+    run echo_exchange_file 127.0.0.1 "$in" # compares with cmp, byte for byte
+    assert_success
+    stop_server
+}
+
+echo_test_half_close() {
+    echo_start
+    # 200 KB sent in one go and the write side shut at once: the echo of most of it is
+    # still pending when the server sees EOF; all of it must come back before it closes.
+    seq -f 'half-close line %g' 1 10000 >"$BATS_TEST_TMPDIR/in"
+    run echo_exchange_file 127.0.0.1 "$BATS_TEST_TMPDIR/in" --half-close
+    assert_success
+    stop_server
+}
+
+echo_test_half_close_nc() {
+    echo_start
+    # nc -N shuts down its write side at stdin EOF, then prints until the server closes.
+    run timeout "$(tmo 5)" nc -N 127.0.0.1 "$SERVER_PORT" < <(printf 'one\n\ntwo\r\nno newline')
+    assert_success
+    assert_output $'one\n\ntwo\r\nno newline'
+    stop_server
+}
+
+echo_test_rst_then_next_client() {
+    echo_start
+    # 8 MiB and no reading: the server blocks writing the echo, then gets the RST.
+    run timeout "$(tmo 10)" python3 "$ECHO_PEERS/rst.py" 127.0.0.1 "$SERVER_PORT" $((8 << 20))
+    assert_success
+    assert_output --regexp '^sent [1-9][0-9]* bytes, then reset$'
+    run echo_text_round_trip 127.0.0.1 $'after the reset\n'
+    assert_success
+    stop_server
+}
+
+# The blocked server must sleep in the kernel: less than 0.2 s of CPU in a 1 s window.
+echo_test_never_reads_then_leaves() {
+    local fifo=$BATS_TEST_TMPDIR/noread.fifo out=$BATS_TEST_TMPDIR/noread.out pid before after
+    echo_start
+    mkfifo "$fifo"
+    timeout "$(tmo 30)" python3 "$ECHO_PEERS/noread.py" 127.0.0.1 "$SERVER_PORT" <"$fifo" >"$out" 3>&- &
+    pid=$!
+    exec 5>"$fifo"
+    echo_wait_output "$out" '^blocked after [1-9][0-9]* bytes$'
+    before=$(echo_cpu_ticks "$SERVER_PID")
+    sleep 1 # the measuring window, not a readiness wait
+    after=$(echo_cpu_ticks "$SERVER_PID")
+    assert [ $((after - before)) -lt 20 ]
+    exec 5>&-
+    wait_exit "$pid" 10
+    run echo_text_round_trip 127.0.0.1 $'after the silent client\n'
+    assert_success
+    stop_server
+}
+
+echo_test_sequential_100_clients() {
+    local i out
+    echo_start
+    for i in $(seq 1 100); do
+        out=$(printf 'client %d\n' "$i" |
+            timeout "$(tmo 5)" socat -t "$(tmo 5)" - "TCP:127.0.0.1:$SERVER_PORT" 3>&-) ||
+            fail "client $i failed"
+        assert_equal "$out" "client $i"
+    done
+    stop_server
+}
+
+echo_test_ipv6_bind() {
+    echo_has_ipv6 || skip "no IPv6 loopback (::1) on this machine"
+    echo_start -b ::1
+    assert_equal "$SERVER_ENDPOINT" "[::1]:$SERVER_PORT"
+    run echo_text_round_trip ::1 $'over IPv6\n'
+    assert_success
+    run timeout "$(tmo 5)" nc -z 127.0.0.1 "$SERVER_PORT"
+    assert_failure
+    stop_server
+}
+
+echo_test_dual_stack_bind() {
+    echo_has_ipv6 || skip "no IPv6 loopback (::1) on this machine"
+    echo_start -b ::
+    assert_equal "$SERVER_ENDPOINT" "[::]:$SERVER_PORT"
+    run echo_text_round_trip ::1 $'over IPv6\n'
+    assert_success
+    run echo_text_round_trip 127.0.0.1 $'over IPv4\n'
+    assert_success
+    stop_server
+}
+
+echo_test_port_in_use() {
+    echo_start
+    run timeout "$(tmo 5)" "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" "$SERVER_PORT" 3>&-
+    assert_failure 1
+    assert_output "$ECHO_SERVER: cannot listen on 127.0.0.1 port $SERVER_PORT: Address already in use"
+    stop_server
+}
+
+echo_test_restart_after_stop() {
+    local port
+    echo_start
+    port=$SERVER_PORT
+    # The server closes first (it is stopped with a client connected), so its side of that
+    # connection goes to TIME_WAIT: without SO_REUSEADDR the restart would fail to bind.
+    echo_hold_client $'before the restart\n'
+    stop_server
+    echo_release_client
+    # Where ss lists TIME_WAIT at all, insist that this port has one (bounded wait: the
+    # client's FIN may still be on its way).
+    if ss -Htan state time-wait 2>/dev/null | grep -q .; then
+        local n=0
+        until ss -Htan state time-wait "( sport = :$port )" | grep -q .; do
+            [ $((n += 1)) -le $((40 * KIT_SLOW)) ] || fail "no TIME_WAIT connection on port $port"
+            sleep 0.05
+        done
+    fi
+    start_server "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" "$port"
+    assert_equal "$SERVER_PORT" "$port"
+    run echo_text_round_trip 127.0.0.1 $'after the restart\n'
+    assert_success
+    stop_server
+}
+
+echo_test_sigterm_with_client() {
+    echo_start
+    echo_hold_client $'still connected\n'
+    stop_server
+    echo_release_client
+}
+
+# ---- valid only for concurrent servers ---------------------------------------------------
+
+echo_test_never_reads_while_another_served() {
+    local fifo=$BATS_TEST_TMPDIR/noread.fifo out=$BATS_TEST_TMPDIR/noread.out pid
+    echo_start
+    mkfifo "$fifo"
+    timeout "$(tmo 30)" python3 "$ECHO_PEERS/noread.py" 127.0.0.1 "$SERVER_PORT" <"$fifo" >"$out" 3>&- &
+    pid=$!
+    exec 5>"$fifo"
+    echo_wait_output "$out" '^blocked after [1-9][0-9]* bytes$'
+    run echo_text_round_trip 127.0.0.1 $'served meanwhile\n'
+    assert_success
+    exec 5>&-
+    wait_exit "$pid" 10
+    stop_server
+}
+
+# ---- valid only for one-at-a-time servers -------------------------------------------------
+
+echo_test_second_client_queued() {
+    local out=$BATS_TEST_TMPDIR/second.out pid
+    echo_start
+    echo_hold_client $'first\n'
+    printf 'second\n' >"$BATS_TEST_TMPDIR/second.in"
+    timeout "$(tmo 20)" python3 "$ECHO_PEERS/exchange.py" --timeout "$(tmo 15)" \
+        127.0.0.1 "$SERVER_PORT" "$BATS_TEST_TMPDIR/second.in" >"$out" 3>&- 4>&- &
+    pid=$!
+    sleep 0.5 # proving an absence: the second client gets nothing while the first stays
+    assert [ ! -s "$out" ]
+    kill -0 "$pid"
+    echo_release_client
+    wait_exit "$pid" 10
+    assert_equal "$(cat "$out")" second
+    stop_server
+}
+
+echo_test_once() {
+    echo_start --once
+    run echo_text_round_trip 127.0.0.1 $'only one\n'
+    assert_success
+    local status=0
+    wait_exit "$SERVER_PID" 5 || status=$?
+    assert_equal "$status" 0
+}
