@@ -1,0 +1,160 @@
+/* kk-client - the tutorial's KnockKnockClient: relays the server's lines and yours.
+ *
+ * For every line the server sends it prints "Server: LINE"; unless that line is "Bye."
+ * it reads one line from stdin, prints "Client: LINE" and sends it. Unlike the Java
+ * client it never hangs: when stdin ends first it half-closes the connection (so the
+ * server sees EOF and hangs up), prints what the server still sends, and fails.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "io.h"
+#include "knock_protocol.h"
+#include "net.h"
+
+static const char usage[] = "HOST PORT";
+
+/* Longest line accepted from the server or from stdin. */
+enum { CLIENT_MAX_LINE = KK_MAX_LINE };
+
+struct client {
+    int fd;
+    struct io_reader server; /* lines from the socket */
+    struct io_reader input;  /* lines from stdin */
+};
+
+/* ---- the command line ------------------------------------------------------- */
+
+static void parse_args(int argc, char **argv)
+{
+    uint16_t port;
+
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        diag_print_usage(usage);
+        exit(EXIT_SUCCESS);
+    }
+    if (argc != 3 || net_parse_port(argv[2], &port) < 0 || port == 0)
+        die_usage(usage);
+}
+
+/* ---- lines in and out ---------------------------------------------------------- */
+
+/* Print "Server: LINE" or "Client: LINE" (the line may hold NULs), flushed at once so the
+ * transcript keeps its order next to stderr. */
+static void print_line(const char *who, const char *line, size_t len)
+{
+    printf("%s: ", who);
+    fwrite(line, 1, len, stdout);
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* Send one line and its "\n" with a single write: two small writes could leave as two
+ * segments, the second held back by Nagle's algorithm until the first is acknowledged.
+ * Returns 0, or -1 after reporting the error. */
+static int send_line(int fd, const char *line, size_t len)
+{
+    char buf[CLIENT_MAX_LINE + 1];
+
+    memcpy(buf, line, len); /* len <= CLIENT_MAX_LINE: the reader refuses longer lines */
+    buf[len] = '\n';
+    if (io_write_all(fd, buf, len + 1) < 0) {
+        diag_warn("send:");
+        return -1;
+    }
+    return 0;
+}
+
+/* The next line from reader. Returns 1 with a line, 0 at EOF, or -1 after reporting the
+ * error under the name what ("receive", "input"). */
+static int next_line(struct io_reader *reader, const char *what, char **line, size_t *len)
+{
+    int rc = io_read_line(reader, line, len);
+
+    if (rc < 0 && errno == EMSGSIZE)
+        diag_warn("%s: line longer than %d bytes", what, CLIENT_MAX_LINE);
+    else if (rc < 0)
+        diag_warn("%s:", what);
+    return rc;
+}
+
+static bool is_bye(const char *line, size_t len)
+{
+    return len == 4 && memcmp(line, "Bye.", 4) == 0;
+}
+
+/* ---- the conversation ------------------------------------------------------------ */
+
+/* stdin ended before "Bye.": half-close so the server sees EOF and hangs up, and show
+ * what it still says. Returns the exit status. */
+static int input_ended(struct client *c)
+{
+    char *line;
+    size_t len;
+    int rc;
+
+    if (shutdown(c->fd, SHUT_WR) < 0) {
+        diag_warn("shutdown:");
+        return EXIT_RUNTIME;
+    }
+    while ((rc = next_line(&c->server, "receive", &line, &len)) > 0) {
+        print_line("Server", line, len);
+        if (is_bye(line, len))
+            return EXIT_SUCCESS;
+    }
+    if (rc == 0)
+        diag_warn("input ended before the server said Bye.");
+    return EXIT_RUNTIME;
+}
+
+/* Relay lines until "Bye." or until either side ends early. Returns the exit status. */
+static int converse(struct client *c)
+{
+    char *line;
+    size_t len;
+    int rc;
+
+    while ((rc = next_line(&c->server, "receive", &line, &len)) > 0) {
+        print_line("Server", line, len);
+        if (is_bye(line, len))
+            return EXIT_SUCCESS;
+        rc = next_line(&c->input, "input", &line, &len);
+        if (rc < 0)
+            return EXIT_RUNTIME;
+        if (rc == 0)
+            return input_ended(c);
+        print_line("Client", line, len);
+        if (send_line(c->fd, line, len) < 0)
+            return EXIT_RUNTIME;
+    }
+    if (rc == 0)
+        diag_warn("server closed the connection");
+    return EXIT_RUNTIME;
+}
+
+int main(int argc, char **argv)
+{
+    struct client c;
+    char err[NET_ERR_LEN];
+    int status;
+
+    diag_set_progname(argv[0]);
+    parse_args(argc, argv);
+    c.fd = net_connect(argv[1], argv[2], err, sizeof err);
+    if (c.fd < 0)
+        die("%s", err);
+    io_reader_init(&c.server, c.fd, CLIENT_MAX_LINE);
+    io_reader_init(&c.input, STDIN_FILENO, CLIENT_MAX_LINE);
+    status = converse(&c);
+    io_reader_free(&c.server);
+    io_reader_free(&c.input);
+    close(c.fd);
+    return status;
+}

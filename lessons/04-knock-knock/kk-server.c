@@ -1,0 +1,131 @@
+/* kk-server - the tutorial's KnockKnockServer: Knock Knock jokes, one client at a time.
+ *
+ * The server listens, accepts one client, holds the whole conversation with it
+ * (kk_session.c, which asks knock_protocol.c what to say) and only then accepts the
+ * next: a second client waits in the backlog until the first says "n". Lesson 05 removes
+ * that wait with a thread per client.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "kk_session.h"
+#include "net.h"
+#include "sig.h"
+
+static const char usage[] = "[-b ADDR] [--once] [-q] PORT";
+
+struct options {
+    const char *addr; /* -b: where to listen (default 127.0.0.1, loopback only) */
+    const char *port;
+    bool once;  /* --once: exit after the first client, as the tutorial's server does */
+    bool quiet; /* -q: no connection events on stderr */
+};
+
+/* ---- the command line ------------------------------------------------------- */
+
+static void parse_args(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"bind", required_argument, NULL, 'b'},
+        {"once", no_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    uint16_t port;
+    int c;
+
+    *opt = (struct options){.addr = "127.0.0.1"};
+    opterr = 0; /* one usage line, not getopt's message */
+    while ((c = getopt_long(argc, argv, "b:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            opt->addr = optarg;
+            break;
+        case 'o':
+            opt->once = true;
+            break;
+        case 'q':
+            opt->quiet = true;
+            break;
+        case 'h':
+            diag_print_usage(usage);
+            exit(EXIT_SUCCESS);
+        default:
+            die_usage(usage);
+        }
+    }
+    if (argc - optind != 1 || net_parse_port(argv[optind], &port) < 0)
+        die_usage(usage);
+    opt->port = argv[optind];
+}
+
+/* ---- serving ------------------------------------------------------------------ */
+
+/* One client, start to finish; fd is closed on return. */
+static void serve_client(int fd, const struct sockaddr_storage *peer, bool quiet)
+{
+    char name[NET_ENDPOINT_LEN];
+
+    net_format_addr((const struct sockaddr *)peer, name, sizeof name);
+    if (!quiet)
+        fprintf(stderr, "connection from %s\n", name);
+    if (kk_session_run(fd) < 0)
+        kk_session_report(name, errno);
+    close(fd);
+    if (!quiet)
+        fprintf(stderr, "closed %s\n", name);
+}
+
+/* Accept and serve clients one by one until a stop is requested (or one client with
+ * --once). Out of descriptors or memory: say so, pause, try again. */
+static void accept_loop(int listen_fd, const struct options *opt)
+{
+    char err[NET_ERR_LEN];
+
+    for (;;) {
+        struct sockaddr_storage peer;
+        int fd = net_accept(listen_fd, &peer, err, sizeof err);
+        if (fd < 0) {
+            if (errno == EINTR)
+                return; /* SIGINT or SIGTERM */
+            if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM)
+                die("%s", err);
+            diag_warn("%s", err);
+            (void)sig_wait_fd(-1, 0, 100); /* a stop-aware pause: ppoll ignores fd -1 */
+            continue;
+        }
+        serve_client(fd, &peer, opt->quiet);
+        if (opt->once)
+            return;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    char err[NET_ERR_LEN], endpoint[NET_ENDPOINT_LEN];
+    int listen_fd;
+
+    diag_set_progname(argv[0]);
+    parse_args(argc, argv, &opt);
+    if (sig_setup_stop() < 0)
+        die("signals:");
+    listen_fd = net_listen(opt.addr, opt.port, SOMAXCONN, err, sizeof err);
+    if (listen_fd < 0)
+        die("%s", err);
+    if (net_local_endpoint(listen_fd, endpoint, sizeof endpoint, err, sizeof err) < 0)
+        die("%s", err);
+    printf("listening on %s\n", endpoint);
+    fflush(stdout);
+    accept_loop(listen_fd, &opt);
+    close(listen_fd);
+    return EXIT_SUCCESS;
+}

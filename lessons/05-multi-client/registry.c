@@ -1,0 +1,152 @@
+/* registry.c - live connections: add, leave, reap, and stop them all. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "diag.h"
+#include "registry.h"
+
+/* ---- the lists (the caller holds the lock) ------------------------------------- */
+
+static void push(struct conn **head, struct conn *c)
+{
+    c->prev = NULL;
+    c->next = *head;
+    if (*head != NULL)
+        (*head)->prev = c;
+    *head = c;
+}
+
+static void unlink_conn(struct conn **head, struct conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* pthread functions return the error instead of setting errno; one that fails here means
+ * memory corruption or a logic error, so the program stops rather than guess. */
+static void check(int rc, const char *what)
+{
+    if (rc != 0) {
+        errno = rc;
+        die("%s:", what);
+    }
+}
+
+static void lock(struct registry *reg)
+{
+    check(pthread_mutex_lock(&reg->lock), "pthread_mutex_lock");
+}
+
+static void unlock(struct registry *reg)
+{
+    check(pthread_mutex_unlock(&reg->lock), "pthread_mutex_unlock");
+}
+
+/* ---- the registry --------------------------------------------------------------- */
+
+int registry_init(struct registry *reg, size_t max)
+{
+    int rc;
+
+    *reg = (struct registry){.max = max};
+    rc = pthread_mutex_init(&reg->lock, NULL);
+    if (rc == 0) {
+        rc = pthread_cond_init(&reg->finished, NULL);
+        if (rc != 0)
+            pthread_mutex_destroy(&reg->lock);
+    }
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
+void registry_destroy(struct registry *reg)
+{
+    pthread_cond_destroy(&reg->finished);
+    pthread_mutex_destroy(&reg->lock);
+}
+
+int registry_add(struct registry *reg, struct conn *c)
+{
+    int rc = -1;
+
+    lock(reg);
+    if (reg->count < reg->max) {
+        push(&reg->live, c);
+        reg->count++;
+        rc = 0;
+    }
+    unlock(reg);
+    return rc;
+}
+
+void registry_leave(struct registry *reg, struct conn *c)
+{
+    lock(reg);
+    unlink_conn(&reg->live, c);
+    reg->count--;
+    unlock(reg);
+}
+
+void registry_done(struct registry *reg, struct conn *c)
+{
+    lock(reg);
+    push(&reg->done, c);
+    check(pthread_cond_signal(&reg->finished), "pthread_cond_signal");
+    unlock(reg);
+}
+
+/* Join and free every conn of a list taken out of the registry. No lock is held: each of
+ * these threads has called registry_done already, so a join waits only for its return. */
+static void join_all(struct conn *list)
+{
+    while (list != NULL) {
+        struct conn *next = list->next;
+        check(pthread_join(list->thread, NULL), "pthread_join");
+        free(list);
+        list = next;
+    }
+}
+
+void registry_reap(struct registry *reg)
+{
+    struct conn *done;
+
+    lock(reg);
+    done = reg->done;
+    reg->done = NULL;
+    unlock(reg);
+    join_all(done);
+}
+
+void registry_stop(struct registry *reg)
+{
+    lock(reg);
+    /* A thread blocked in read() sees EOF, one blocked in write() gets EPIPE. shutdown(),
+     * unlike close(), leaves the descriptor to its thread, which closes it itself. */
+    for (struct conn *c = reg->live; c != NULL; c = c->next)
+        (void)shutdown(c->fd, SHUT_RDWR);
+    for (;;) {
+        struct conn *done = reg->done;
+        if (done == NULL && reg->live == NULL)
+            break;
+        if (done == NULL) {
+            check(pthread_cond_wait(&reg->finished, &reg->lock), "pthread_cond_wait");
+            continue;
+        }
+        reg->done = NULL;
+        unlock(reg);
+        join_all(done);
+        lock(reg);
+    }
+    unlock(reg);
+}

@@ -1,0 +1,66 @@
+/* registry.h - the live connections of a thread-per-client server, behind one mutex.
+ *
+ * This is the only state the threads share. The accept loop adds a connection before it
+ * starts the connection's thread; the thread takes itself out when it is done, and the
+ * accept loop joins it later. On a stop, the accept loop shuts down every live socket,
+ * which wakes each thread blocked in read or write, and joins them all.
+ *
+ * Why a registry at all, when the threads share nothing else: to count clients (for
+ * --max-clients), to reach a thread blocked in read() (a signal cannot: it is blocked in
+ * every client thread), and to join every thread so nothing outlives main.
+ */
+#ifndef MT_REGISTRY_H
+#define MT_REGISTRY_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "net.h"
+
+struct registry;
+
+/* One client: its socket, its thread, its name for the log. */
+struct conn {
+    struct conn *prev, *next; /* in the live list, then in the done list */
+    pthread_t thread;
+    int fd;
+    char peer[NET_ENDPOINT_LEN];
+    void *server; /* what the thread needs besides fd (the skeleton's struct) */
+};
+
+struct registry {
+    pthread_mutex_t lock;
+    pthread_cond_t finished; /* a thread moved itself to the done list */
+    struct conn *live;       /* threads running; their sockets are open */
+    struct conn *done;       /* threads that have ended (or are ending): to join */
+    size_t count;            /* length of the live list */
+    size_t max;              /* the most live connections allowed */
+};
+
+/* registry_init - an empty registry allowing max live connections. Returns 0, or -1 with
+ * errno set. */
+int registry_init(struct registry *reg, size_t max);
+
+/* registry_destroy - release the mutex and condition; the lists must be empty. */
+void registry_destroy(struct registry *reg);
+
+/* registry_add - count c as live, unless max connections are live already. Returns 0, or -1
+ * when the server is full. */
+int registry_add(struct registry *reg, struct conn *c);
+
+/* registry_leave - c's conversation is over (called by its thread, or by the accept loop
+ * when the thread could not start): c is no longer live, so no one will shut down c->fd
+ * and its owner may close it; its slot is free for the next client. */
+void registry_leave(struct registry *reg, struct conn *c);
+
+/* registry_done - called by c's own thread as its last act: c may now be joined and freed. */
+void registry_done(struct registry *reg, struct conn *c);
+
+/* registry_reap - join and free every thread that is done, without waiting for others. */
+void registry_reap(struct registry *reg);
+
+/* registry_stop - shut down every live socket (waking the threads blocked on them), then
+ * wait for every thread, join it and free it. */
+void registry_stop(struct registry *reg);
+
+#endif

@@ -1,0 +1,529 @@
+# tests/lib/kk_tests.bash - the Knock Knock server tests, as functions any kk server runs.
+#
+# Lesson 04 (kk-server), lesson 05 (kk-multi-server) and lesson 06 (kk-event-server) run
+# the same checks without copies:
+#
+#   load test_helper
+#   load lib/kk_tests
+#   KK_SERVER=kk-multi-server          # program name on PATH (default: kk-server)
+#   KK_SERVER_ARGS=(-q)                # extra options before PORT (default: (-q))
+#   @test "kk-multi-server: tells a whole joke" { kk_test_whole_joke; }
+#
+# Every function takes no arguments, starts the server itself with
+# `start_server "$KK_SERVER" "${KK_SERVER_ARGS[@]}" [OPTIONS] 0`, checks with bats-assert,
+# and stops it with stop_server (which fails unless the server exits 0). The raw peer is
+# kk_peer (python3, below): it sends and expects exact bytes, step by step.
+#
+# What every kk server must do for these to pass: the texts of
+# lessons/04-knock-knock/knock_protocol.c byte for byte, each line ending in "\n"; close
+# the connection after "Bye."; a line longer than 4096 bytes (KK_MAX_LINE) gives exactly
+# one stderr line "PROG: ADDR:PORT: line longer than 4096 bytes, connection closed" (also
+# under -q), the connection is closed and the server goes on; a client that leaves early
+# (EOF or reset) prints nothing under -q. Concurrent servers also take --max-clients N and
+# answer a client beyond N with "Server busy, try again later.\n" and close it; a slot is
+# free again by the time the client leaving it sees EOF.
+#
+# Valid for ANY kk server (one at a time, threaded or event loop):
+#   kk_test_transcript_37_lines       kk-client tells all five jokes, wraps, says n: the
+#                                     37-line transcript exactly, exit 0
+#   kk_test_greeting_first            the server speaks first: "Knock! Knock!\n" and nothing
+#                                     else, before the client sends a byte
+#   kk_test_whole_joke                every transition of one joke, exact bytes, then EOF
+#   kk_test_whos_there_reprimand      anything but "Who's there?": the reprimand, and the
+#                                     server keeps waiting for "Who's there?"
+#   kk_test_clue_reprimand_restarts   a wrong "<clue> who?": the reprimand naming the clue,
+#                                     the same joke again from "Who's there?"
+#   kk_test_near_misses               no '?', a trailing space, an empty line, a NUL: no match
+#   kk_test_case_insensitive          WHO'S THERE?, little old lady WHO?, Y
+#   kk_test_line_endings              CRLF and lone CR end lines like LF
+#   kk_test_yes_means_no              only y/Y continue: "yes" gets "Bye." and the end
+#   kk_test_wrap_to_first_joke        after the fifth joke, "y" tells the first again
+#   kk_test_long_line_closes          a 5000-byte line: one log line, connection closed, the
+#                                     next client is served
+#   kk_test_line_of_4096_accepted     a 4096-byte line is a line (gets a reprimand)
+#   kk_test_reset_mid_joke            a client that resets mid-joke: nothing logged, the next
+#                                     client is served
+#   kk_test_eof_mid_joke              a client that half-closes mid-joke gets the replies to
+#                                     what it sent, then EOF; nothing logged; server goes on
+#
+# Valid only for CONCURRENT servers (lessons 05, 06):
+#   kk_test_silent_client_does_not_block  A stays silent mid-joke while B tells a whole joke
+#   kk_test_200_concurrent_jokes      200 clients connected at once each complete a joke,
+#                                     every byte checked
+#   kk_test_reset_does_not_disturb_others  A resets mid-joke while B and C are mid-joke:
+#                                     B and C finish
+#   kk_test_max_clients               --max-clients 2: the third client gets the busy line
+#                                     and EOF; when one leaves, a new client is served
+#   kk_test_sigterm_with_50_idle      SIGTERM with 50 idle clients connected: exit 0 within
+#                                     2 s (scaled), every client sees its connection end
+# shellcheck shell=bash
+
+: "${KK_SERVER:=kk-server}"
+if ! declare -p KK_SERVER_ARGS >/dev/null 2>&1; then
+    KK_SERVER_ARGS=(-q)
+fi
+
+# The tutorial's texts, as the server sends them (escapes for kk_peer).
+KK_KNOCK='Knock! Knock!\n'
+KK_BYE='Bye.\n'
+KK_TURNIP_PUNCH="Turnip the heat, it's cold in here! Want another? (y/n)\\n"
+KK_LADY_PUNCH="I didn't know you could yodel! Want another? (y/n)\\n"
+KK_WHOS_THERE_REPRIMAND='You'"'"'re supposed to say "Who'"'"'s there?"! Try again. Knock! Knock!\n'
+
+# ---- the raw peer ----------------------------------------------------------------------
+
+# A scripted client (python3): each step sends or expects exact bytes.
+KK_PEER_PY=$(
+    cat <<'PY'
+import os, select, socket, sys, time
+
+# A scripted Knock Knock peer. Steps (TEXT takes \n \r \xNN escapes):
+#   open C | send C TEXT | expect C TEXT | eof C | closed C | shut C | reset C | close C
+#   dump C      read until EOF or reset, write the bytes to stdout
+#   silent C SECS   nothing arrives on C for SECS seconds
+#   many N      N clients at once, each completes one joke (every byte checked)
+#   hold N      N clients, each greeted; print "ready"; wait until the server closes them all
+host, port = sys.argv[1], int(sys.argv[2])
+limit = float(os.environ.get("KK_PEER_TIMEOUT", "5"))
+conns = {}
+KNOCK = b"Knock! Knock!\n"
+JOKE = [(b"Who's there?\n", b"Turnip\n"),
+        (b"Turnip who?\n", b"Turnip the heat, it's cold in here! Want another? (y/n)\n"),
+        (b"n\n", b"Bye.\n")]
+
+def fail(msg):
+    sys.stderr.write("kk-peer: %s\n" % msg)
+    sys.exit(1)
+
+def text(arg):
+    return arg.encode("latin-1").decode("unicode_escape").encode("latin-1")
+
+def connect():
+    s = socket.create_connection((host, port), timeout=limit)
+    return s
+
+def expect(name, s, want):
+    got = b""
+    deadline = time.monotonic() + limit
+    while len(got) < len(want):
+        s.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            chunk = s.recv(len(want) - len(got))
+        except socket.timeout:
+            fail("%s: timed out; expected %r, got %r" % (name, want, got))
+        except ConnectionResetError:
+            fail("%s: reset; expected %r, got %r" % (name, want, got))
+        if not chunk:
+            fail("%s: EOF; expected %r, got %r" % (name, want, got))
+        got += chunk
+    if got != want:
+        fail("%s: expected %r, got %r" % (name, want, got))
+
+def read_end(name, s, allow_reset):
+    s.settimeout(limit)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    except socket.timeout:
+        fail("%s: the server did not close the connection (got %r)" % (name, data))
+    except ConnectionResetError:
+        if not allow_reset:
+            fail("%s: reset instead of EOF (got %r)" % (name, data))
+        return data
+
+def many(n):
+    socks = [connect() for _ in range(n)]
+    for i, s in enumerate(socks):
+        expect("client %d" % i, s, KNOCK)
+    for line, reply in JOKE:
+        for s in socks:
+            s.sendall(line)
+        for i, s in enumerate(socks):
+            expect("client %d" % i, s, reply)
+    for i, s in enumerate(socks):
+        rest = read_end("client %d" % i, s, False)
+        if rest:
+            fail("client %d: bytes after Bye.: %r" % (i, rest))
+        s.close()
+    print("%d clients completed a joke" % n)
+
+def hold(n):
+    socks = [connect() for _ in range(n)]
+    for i, s in enumerate(socks):
+        expect("client %d" % i, s, KNOCK)
+    print("ready", flush=True)
+    for i, s in enumerate(socks):
+        read_end("client %d" % i, s, True)
+        s.close()
+    print("all %d closed" % n)
+
+args = sys.argv[3:]
+while args:
+    op = args.pop(0)
+    if op in ("many", "hold"):
+        (many if op == "many" else hold)(int(args.pop(0)))
+        continue
+    name = args.pop(0)
+    if op == "open":
+        conns[name] = connect()
+    elif op == "send":
+        conns[name].sendall(text(args.pop(0)))
+    elif op == "expect":
+        expect(name, conns[name], text(args.pop(0)))
+    elif op in ("eof", "closed"):
+        rest = read_end(name, conns[name], op == "closed")
+        if rest:
+            fail("%s: expected the end, got %r" % (name, rest))
+    elif op == "dump":
+        sys.stdout.buffer.write(read_end(name, conns[name], True))
+        sys.stdout.flush()
+    elif op == "silent":
+        s = conns[name]
+        s.settimeout(float(args.pop(0)))
+        try:
+            got = s.recv(1)
+            fail("%s: expected silence, got %r" % (name, got))
+        except socket.timeout:
+            pass
+    elif op == "shut":
+        conns[name].shutdown(socket.SHUT_WR)
+    elif op == "reset":
+        conns[name].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        conns[name].close()
+    elif op == "close":
+        conns[name].close()
+    else:
+        fail("unknown step %r" % op)
+PY
+)
+
+# kk_peer STEPS... - run the scripted peer against 127.0.0.1:$SERVER_PORT. Steps (TEXT takes
+# \n \r \xNN escapes; C names a connection):
+#   open C | send C TEXT | expect C TEXT (exact bytes) | eof C (the server closed) |
+#   closed C (EOF or reset) | shut C (half-close) | reset C (close with RST) | close C |
+#   dump C (read to the end, print the bytes) | silent C SECS (nothing arrives) |
+#   many N (N clients at once, one joke each) | hold N (N greeted clients; prints "ready"; waits until the server closes them all)
+kk_peer() {
+    KK_PEER_TIMEOUT=$(tmo 5) timeout "$(tmo 30)" python3 -c "$KK_PEER_PY" \
+        127.0.0.1 "$SERVER_PORT" "$@" 3>&-
+}
+
+# kk_start [OPTIONS...] - start $KK_SERVER with its args, OPTIONS, port 0.
+kk_start() {
+    start_server "$KK_SERVER" "${KK_SERVER_ARGS[@]}" "$@" 0
+}
+
+# kk_first_joke C - steps telling the first joke on connection C up to the punch line.
+kk_first_joke() {
+    printf '%s\n' expect "$1" "$KK_KNOCK" send "$1" "Who's there?\\n" expect "$1" 'Turnip\n' \
+        send "$1" 'Turnip who?\n' expect "$1" "$KK_TURNIP_PUNCH"
+}
+
+# kk_assert_served - a fresh client still gets a whole joke (the server went on).
+kk_assert_served() {
+    local steps
+    mapfile -t steps < <(kk_first_joke z)
+    run kk_peer open z "${steps[@]}" send z 'n\n' expect z "$KK_BYE" eof z
+    assert_success
+}
+
+# kk_need_client - make sure kk-client runs: a sanitizer run (make tsan) builds only the
+# lesson under test, so fall back to lesson 04's normal build; skip when there is none.
+kk_need_client() {
+    command -v kk-client >/dev/null 2>&1 && return 0
+    [ -x "$KIT_ROOT/lessons/04-knock-knock/kk-client" ] ||
+        skip "kk-client is not built (make -C lessons/04-knock-knock)"
+    PATH=$PATH:$KIT_ROOT/lessons/04-knock-knock
+}
+
+# kk_transcript_input - the 18 client lines of the README's transcript.
+kk_transcript_input() {
+    printf '%s\n' "Who's there?" "Turnip who?" y "Who's there?" "Little Old Lady who?" y \
+        "Who's there?" "Atch who?" y "Who's there?" "Who who?" y \
+        "Who's there?" "Who who?" y "Who's there?" "Turnip who?" n
+}
+
+# kk_transcript_output - the 37 lines kk-client prints for that input.
+kk_transcript_output() {
+    cat <<'TXT'
+Server: Knock! Knock!
+Client: Who's there?
+Server: Turnip
+Client: Turnip who?
+Server: Turnip the heat, it's cold in here! Want another? (y/n)
+Client: y
+Server: Knock! Knock!
+Client: Who's there?
+Server: Little Old Lady
+Client: Little Old Lady who?
+Server: I didn't know you could yodel! Want another? (y/n)
+Client: y
+Server: Knock! Knock!
+Client: Who's there?
+Server: Atch
+Client: Atch who?
+Server: Bless you! Want another? (y/n)
+Client: y
+Server: Knock! Knock!
+Client: Who's there?
+Server: Who
+Client: Who who?
+Server: Is there an owl in here? Want another? (y/n)
+Client: y
+Server: Knock! Knock!
+Client: Who's there?
+Server: Who
+Client: Who who?
+Server: Is there an echo in here? Want another? (y/n)
+Client: y
+Server: Knock! Knock!
+Client: Who's there?
+Server: Turnip
+Client: Turnip who?
+Server: Turnip the heat, it's cold in here! Want another? (y/n)
+Client: n
+Server: Bye.
+TXT
+}
+
+# ---- valid for any kk server --------------------------------------------------------------
+
+# shellcheck disable=SC2154 # output: set by bats' run
+kk_test_transcript_37_lines() {
+    kk_need_client
+    kk_start
+    run timeout "$(tmo 10)" kk-client 127.0.0.1 "$SERVER_PORT" < <(kk_transcript_input)
+    assert_success
+    assert_output "$(kk_transcript_output)"
+    assert_equal "${#lines[@]}" 37
+    stop_server
+}
+
+kk_test_greeting_first() {
+    kk_start
+    # The client sends nothing and half-closes: the greeting must already be on its way.
+    run kk_peer open a expect a "$KK_KNOCK" shut a eof a
+    assert_success
+    stop_server
+}
+
+kk_test_whole_joke() {
+    local steps
+    kk_start
+    mapfile -t steps < <(kk_first_joke a)
+    run kk_peer open a "${steps[@]}" send a 'n\n' expect a "$KK_BYE" eof a
+    assert_success
+    stop_server
+}
+
+kk_test_whos_there_reprimand() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" \
+        send a 'Turnip who?\n' expect a "$KK_WHOS_THERE_REPRIMAND" \
+        send a 'Knock knock\n' expect a "$KK_WHOS_THERE_REPRIMAND" \
+        send a "Who's there?\\n" expect a 'Turnip\n' shut a eof a
+    assert_success
+    stop_server
+}
+
+kk_test_clue_reprimand_restarts() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" send a "Who's there?\\n" expect a 'Turnip\n' \
+        send a 'Turnip\n' \
+        expect a 'You'"'"'re supposed to say "Turnip who?"! Try again. Knock! Knock!\n' \
+        send a "Who's there?\\n" expect a 'Turnip\n' send a 'Turnip who?\n' \
+        expect a "$KK_TURNIP_PUNCH" send a 'y\n' expect a "$KK_KNOCK" \
+        send a "Who's there?\\n" expect a 'Little Old Lady\n' send a 'Little Old Lady?\n' \
+        expect a 'You'"'"'re supposed to say "Little Old Lady who?"! Try again. Knock! Knock!\n' \
+        send a "Who's there?\\n" expect a 'Little Old Lady\n' shut a eof a
+    assert_success
+    stop_server
+}
+
+kk_test_near_misses() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" \
+        send a "Who's there\\n" expect a "$KK_WHOS_THERE_REPRIMAND" \
+        send a "Who's there? \\n" expect a "$KK_WHOS_THERE_REPRIMAND" \
+        send a " Who's there?\\n" expect a "$KK_WHOS_THERE_REPRIMAND" \
+        send a '\n' expect a "$KK_WHOS_THERE_REPRIMAND" \
+        send a "Who's there?\\x00\\n" expect a "$KK_WHOS_THERE_REPRIMAND" \
+        send a "Who's there?\\n" expect a 'Turnip\n' shut a eof a
+    assert_success
+    stop_server
+}
+
+kk_test_case_insensitive() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" send a "WHO'S THERE?\\n" expect a 'Turnip\n' \
+        send a 'tUrNiP WHO?\n' expect a "$KK_TURNIP_PUNCH" send a 'Y\n' expect a "$KK_KNOCK" \
+        send a "who's there?\\n" expect a 'Little Old Lady\n' \
+        send a 'little old lady WHO?\n' expect a "$KK_LADY_PUNCH" \
+        send a 'N\n' expect a "$KK_BYE" eof a
+    assert_success
+    stop_server
+}
+
+kk_test_line_endings() {
+    kk_start
+    # CRLF, lone CRs (an empty line between two), a CR ending a write: none waits for more.
+    run kk_peer open a expect a "$KK_KNOCK" send a "Who's there?\\r\\n" expect a 'Turnip\n' \
+        send a 'Turnip who?\r' expect a "$KK_TURNIP_PUNCH" send a 'y\r' expect a "$KK_KNOCK" \
+        send a "Who's there?\\r\\r" expect a 'Little Old Lady\n' \
+        expect a 'You'"'"'re supposed to say "Little Old Lady who?"! Try again. Knock! Knock!\n' \
+        send a "Who's there?\\rLittle Old Lady who?\\r\\n" \
+        expect a "Little Old Lady\\n$KK_LADY_PUNCH" shut a eof a
+    assert_success
+    stop_server
+}
+
+kk_test_yes_means_no() {
+    local steps
+    kk_start
+    mapfile -t steps < <(kk_first_joke a)
+    run kk_peer open a "${steps[@]}" send a 'yes\n' expect a "$KK_BYE" eof a
+    assert_success
+    stop_server
+}
+
+kk_test_wrap_to_first_joke() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" \
+        send a "Who's there?\\nTurnip who?\\ny\\n" \
+        expect a "Turnip\\n$KK_TURNIP_PUNCH$KK_KNOCK" \
+        send a "Who's there?\\nLittle Old Lady who?\\ny\\n" \
+        expect a "Little Old Lady\\n$KK_LADY_PUNCH$KK_KNOCK" \
+        send a "Who's there?\\nAtch who?\\ny\\n" \
+        expect a "Atch\\nBless you! Want another? (y/n)\\n$KK_KNOCK" \
+        send a "Who's there?\\nWho who?\\ny\\n" \
+        expect a "Who\\nIs there an owl in here? Want another? (y/n)\\n$KK_KNOCK" \
+        send a "Who's there?\\nWho who?\\ny\\n" \
+        expect a "Who\\nIs there an echo in here? Want another? (y/n)\\n$KK_KNOCK" \
+        send a "Who's there?\\nTurnip who?\\nn\\n" \
+        expect a "Turnip\\n$KK_TURNIP_PUNCH$KK_BYE" eof a
+    assert_success
+    stop_server
+}
+
+kk_test_long_line_closes() {
+    local long
+    long=$(printf 'x%.0s' $(seq 1 5000))
+    kk_start
+    # No half-close: the server must end the connection because of the line alone.
+    run kk_peer open a expect a "$KK_KNOCK" send a "$long\\n" closed a
+    assert_success
+    kk_assert_served
+    run cat "$SERVER_ERR"
+    assert_output --regexp "^$KK_SERVER: 127\\.0\\.0\\.1:[0-9]+: line longer than 4096 bytes, connection closed\$"
+    stop_server
+}
+
+kk_test_line_of_4096_accepted() {
+    local long
+    long=$(printf 'x%.0s' $(seq 1 4096))
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" send a "$long\\n" \
+        expect a "$KK_WHOS_THERE_REPRIMAND" send a "Who's there?\\n" expect a 'Turnip\n' \
+        shut a eof a
+    assert_success
+    run cat "$SERVER_ERR"
+    assert_output ''
+    stop_server
+}
+
+kk_test_reset_mid_joke() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" send a "Who's there?\\n" expect a 'Turnip\n' \
+        reset a
+    assert_success
+    kk_assert_served
+    run cat "$SERVER_ERR"
+    assert_output ''
+    stop_server
+}
+
+kk_test_eof_mid_joke() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" send a "Who's there?\\n" shut a \
+        expect a 'Turnip\n' eof a
+    assert_success
+    kk_assert_served
+    run cat "$SERVER_ERR"
+    assert_output ''
+    stop_server
+}
+
+# ---- valid only for concurrent servers -----------------------------------------------------
+
+kk_test_silent_client_does_not_block() {
+    local steps_b
+    kk_start
+    mapfile -t steps_b < <(kk_first_joke b)
+    # A stops after the clue and says nothing while B tells a whole joke; then A finishes.
+    run kk_peer open a expect a "$KK_KNOCK" send a "Who's there?\\n" expect a 'Turnip\n' \
+        open b "${steps_b[@]}" send b 'n\n' expect b "$KK_BYE" eof b \
+        send a 'Turnip who?\n' expect a "$KK_TURNIP_PUNCH" send a 'n\n' expect a "$KK_BYE" eof a
+    assert_success
+    stop_server
+}
+
+kk_test_200_concurrent_jokes() {
+    kk_start
+    run kk_peer many 200
+    assert_success
+    assert_output '200 clients completed a joke'
+    stop_server
+}
+
+kk_test_reset_does_not_disturb_others() {
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" open b expect b "$KK_KNOCK" \
+        open c expect c "$KK_KNOCK" \
+        send a "Who's there?\\n" send b "Who's there?\\n" send c "Who's there?\\n" \
+        expect a 'Turnip\n' expect b 'Turnip\n' expect c 'Turnip\n' reset b \
+        send a 'Turnip who?\nn\n' expect a "$KK_TURNIP_PUNCH$KK_BYE" eof a \
+        send c 'Turnip who?\nn\n' expect c "$KK_TURNIP_PUNCH$KK_BYE" eof c
+    assert_success
+    kk_assert_served
+    stop_server
+}
+
+kk_test_max_clients() {
+    kk_start --max-clients 2
+    run kk_peer open a expect a "$KK_KNOCK" open b expect b "$KK_KNOCK" \
+        open c expect c 'Server busy, try again later.\n' eof c \
+        send a "Who's there?\\nTurnip who?\\nn\\n" expect a "Turnip\\n$KK_TURNIP_PUNCH$KK_BYE" \
+        eof a open d expect d "$KK_KNOCK" \
+        open e expect e 'Server busy, try again later.\n' eof e \
+        send b "Who's there?\\n" expect b 'Turnip\n' send d "Who's there?\\n" expect d 'Turnip\n'
+    assert_success
+    stop_server
+}
+
+kk_test_sigterm_with_50_idle() {
+    local out=$BATS_TEST_TMPDIR/hold.out pid start elapsed status=0
+    kk_start
+    kk_peer hold 50 >"$out" 2>&1 &
+    pid=$!
+    # Bounded wait for the 50 greetings (the peer prints "ready" once all have arrived).
+    for _ in $(seq 1 $((200 * KIT_SLOW))); do
+        grep -q '^ready$' "$out" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    run cat "$out"
+    assert_output 'ready'
+    start=$(date +%s%N)
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 2 || status=$?
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    assert_equal "$status" 0
+    assert [ "$elapsed" -lt $((2000 * KIT_SLOW)) ]
+    wait_exit "$pid" 5
+    run cat "$out"
+    assert_output $'ready\nall 50 closed'
+}
