@@ -1,0 +1,554 @@
+/* event_loop.c - one thread serving every client: epoll, non-blocking sockets, backpressure.
+ *
+ * The loop sleeps in epoll_wait() until something is ready: the listening socket (clients
+ * to accept), the signalfd (SIGINT/SIGTERM) or a connection (bytes to read, room to write).
+ * It handles each ready thing with calls that never block, then sleeps again.
+ *
+ * epoll is used level-triggered (the default): it reports a socket for as long as it is
+ * ready, not once per change. So the loop may read one chunk per connection and turn,
+ * which keeps a fast sender from starving the others, and anything left is simply
+ * reported again on the next turn. Edge-triggered epoll would oblige us to read and write
+ * until EAGAIN every time, or lose the wake-up for good. The price of level-triggering is
+ * that the loop must stop watching what it does not want: EPOLLOUT only while output is
+ * pending, EPOLLIN only while there is room for the answers (or it would spin).
+ */
+#define _GNU_SOURCE /* accept4, epoll, signalfd: Linux system calls beyond POSIX */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "event_loop.h"
+#include "net.h"
+#include "outbuf.h"
+
+enum {
+    EV_BATCH = 256,          /* events taken from epoll per wake-up */
+    EV_READ_MAX = 64 * 1024, /* most bytes read from one connection per turn */
+    ACCEPT_RETRY_MS = 1000,  /* out of descriptors: try accept() again this often */
+};
+
+/* What an epoll event points at (epoll_event.data.ptr): the listening socket, the
+ * signalfd, or a connection, whose first member is its watch. */
+enum watch_kind { WATCH_LISTENER, WATCH_SIGNALS, WATCH_CONN };
+
+struct watch {
+    enum watch_kind kind;
+    int fd;
+};
+
+/* Everything the loop knows about one client. With a thread per client (lesson 05) this
+ * lived on the thread's stack; here it must survive between wake-ups, so it is a block. */
+struct ev_conn {
+    struct watch watch; /* first member: data.ptr is the watch and the connection */
+    struct ev_loop *loop;
+    uint32_t events;               /* what epoll watches for now */
+    bool read_done;                /* EOF seen, or closing: never read again */
+    bool read_paused;              /* the output buffer filled up: read once it is empty */
+    bool broken;                   /* the peer is gone or a handler failed: close now */
+    int error;                     /* why the peer is gone (errno), for the log; or 0 */
+    long long last_active;         /* ms, CLOCK_MONOTONIC: last byte in or out */
+    struct ev_conn *older, *newer; /* the activity list, least recently active first */
+    struct outbuf out;
+    char peer[NET_ENDPOINT_LEN];
+    max_align_t state[]; /* the handlers' per-connection state (state_size bytes) */
+};
+
+struct ev_loop {
+    int epfd;
+    struct watch listener, signals;
+    bool accepting;            /* the listener is in epoll */
+    bool served_one;           /* --once: the one client has come */
+    bool accept_error_logged;  /* out of descriptors: said once (not once per client) */
+    long long accept_retry_at; /* ms: when to try accept() again; 0: not paused */
+    bool stop;
+    long long now; /* ms, read once per wake-up */
+    size_t nconns;
+    struct ev_conn *oldest, *newest;
+    const struct ev_handlers *h;
+    struct ev_options opt;
+    char inbuf[EV_READ_MAX]; /* one read buffer for all: one thread reads at a time */
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the activity list: oldest first, so idle clients are found at its head ---- */
+
+static void list_remove(struct ev_loop *loop, struct ev_conn *c)
+{
+    if (c->older != NULL)
+        c->older->newer = c->newer;
+    else
+        loop->oldest = c->newer;
+    if (c->newer != NULL)
+        c->newer->older = c->older;
+    else
+        loop->newest = c->older;
+    c->older = c->newer = NULL;
+}
+
+static void list_append(struct ev_loop *loop, struct ev_conn *c)
+{
+    c->older = loop->newest;
+    c->newer = NULL;
+    if (loop->newest != NULL)
+        loop->newest->newer = c;
+    else
+        loop->oldest = c;
+    loop->newest = c;
+}
+
+/* Traffic on c: it becomes the most recently active connection. */
+static void touch(struct ev_conn *c)
+{
+    c->last_active = c->loop->now;
+    if (c->loop->newest != c) {
+        list_remove(c->loop, c);
+        list_append(c->loop, c);
+    }
+}
+
+/* ---- accepting ------------------------------------------------------------------ */
+
+/* Watch the listening socket (on) or stop watching it. Returns 0, or -1 with errno. */
+static int watch_listener(struct ev_loop *loop, bool on)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &loop->listener};
+
+    if (on == loop->accepting)
+        return 0;
+    if (epoll_ctl(loop->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, loop->listener.fd, &ev) < 0)
+        return -1;
+    loop->accepting = on;
+    return 0;
+}
+
+/* accept() failed for want of descriptors or memory. The pending client stays in the
+ * backlog and, level-triggered, the listener would be reported again at once: a busy
+ * loop. So stop watching it until a connection closes or a second has passed. */
+static void pause_accepting(struct ev_loop *loop, int error)
+{
+    if (!loop->accept_error_logged)
+        diag_warn("accept: %s: serving the %zu open connections, accepting again when one "
+                  "closes",
+                  strerror(error), loop->nconns);
+    loop->accept_error_logged = true;
+    loop->accept_retry_at = loop->now + ACCEPT_RETRY_MS;
+    if (watch_listener(loop, false) < 0)
+        diag_warn("epoll_ctl:");
+}
+
+static void resume_accepting(struct ev_loop *loop)
+{
+    if (loop->accept_retry_at == 0)
+        return;
+    loop->accept_retry_at = 0;
+    if (watch_listener(loop, true) < 0)
+        diag_warn("epoll_ctl:");
+}
+
+static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer);
+
+/* More clients than --max-clients: accept, say so (busy_text) and close at once, so the
+ * client learns it instead of waiting in the backlog. A new socket's send buffer is
+ * empty: the short text always fits, and a failure changes nothing, we close anyway. */
+static void refuse(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer)
+{
+    char name[NET_ENDPOINT_LEN];
+    const char *text = loop->h->busy_text;
+
+    net_format_addr((const struct sockaddr *)peer, name, sizeof name);
+    if (!loop->opt.quiet)
+        fprintf(stderr, "refused %s: too many clients\n", name); /* as in lesson 05 */
+    if (text != NULL && send(fd, text, strlen(text), MSG_NOSIGNAL) < 0 && !loop->opt.quiet)
+        diag_warn("%s:", name);
+    close(fd);
+}
+
+/* Accept every client waiting in the backlog, until EAGAIN. */
+static void accept_clients(struct ev_loop *loop)
+{
+    while (loop->accepting) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int fd = accept4(loop->listener.fd, (struct sockaddr *)&peer, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return; /* the backlog is empty */
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue; /* a client that gave up before we took it is no failure */
+            pause_accepting(loop, errno); /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+            return;
+        }
+        if (loop->opt.max_clients > 0 && loop->nconns >= loop->opt.max_clients) {
+            refuse(loop, fd, &peer);
+            continue;
+        }
+        conn_open(loop, fd, &peer);
+        if (loop->opt.once) {
+            loop->served_one = true;
+            if (watch_listener(loop, false) < 0)
+                diag_warn("epoll_ctl:");
+        }
+    }
+}
+
+/* ---- one connection ----------------------------------------------------------------- */
+
+static void conn_close(struct ev_conn *c)
+{
+    struct ev_loop *loop = c->loop;
+
+    if (loop->h->on_close != NULL)
+        loop->h->on_close(c);
+    close(c->watch.fd); /* also takes it out of epoll: the descriptor was never duplicated */
+    outbuf_free(&c->out);
+    list_remove(loop, c);
+    loop->nconns--;
+    if (!loop->opt.quiet && c->error != 0)
+        fprintf(stderr, "closed %s: %s\n", c->peer, strerror(c->error));
+    else if (!loop->opt.quiet)
+        fprintf(stderr, "closed %s\n", c->peer);
+    free(c);
+    resume_accepting(loop); /* a descriptor is free again */
+}
+
+/* After every event: close c if it is finished, else tell epoll what c waits for now.
+ * This is the one place that decides; the handlers only queue output. */
+static void conn_update(struct ev_conn *c)
+{
+    struct ev_loop *loop = c->loop;
+    size_t pending = outbuf_pending(&c->out);
+    uint32_t want = 0;
+
+    if (c->broken || (c->read_done && pending == 0)) {
+        conn_close(c);
+        return;
+    }
+    if (outbuf_room(&c->out) < loop->h->out_per_in)
+        c->read_paused = true; /* backpressure: the client must read before it may send */
+    else if (pending == 0)
+        c->read_paused = false; /* drained: read again */
+    if (!c->read_done && !c->read_paused)
+        want |= EPOLLIN;
+    if (pending > 0)
+        want |= EPOLLOUT; /* only while output waits: a writable socket is the usual case */
+    if (want != c->events) {
+        struct epoll_event ev = {.events = want, .data.ptr = &c->watch};
+        if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, c->watch.fd, &ev) < 0) {
+            diag_warn("epoll_ctl %s:", c->peer);
+            conn_close(c);
+            return;
+        }
+        c->events = want;
+    }
+}
+
+/* One read: as many bytes as the answers can fit in the output buffer. */
+static void conn_read(struct ev_conn *c)
+{
+    struct ev_loop *loop = c->loop;
+    const struct ev_handlers *h = loop->h;
+    size_t max = outbuf_room(&c->out) / h->out_per_in;
+    ssize_t n;
+
+    if (max > sizeof loop->inbuf)
+        max = sizeof loop->inbuf;
+    if (max == 0)
+        return;
+    n = read(c->watch.fd, loop->inbuf, max);
+    if (n > 0) {
+        touch(c);
+        if (h->on_data != NULL && h->on_data(c, loop->inbuf, (size_t)n) < 0)
+            c->broken = true;
+    } else if (n == 0) {
+        c->read_done = true; /* the client shut down its side: finish sending, then close */
+        if (h->on_eof != NULL && h->on_eof(c) < 0)
+            c->broken = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        c->broken = true; /* ECONNRESET: the client vanished */
+        c->error = errno;
+    }
+}
+
+/* Send what is queued, as much as the socket takes. */
+static void conn_write(struct ev_conn *c)
+{
+    ssize_t n = outbuf_flush(&c->out, c->watch.fd);
+
+    if (n < 0) {
+        c->broken = true; /* EPIPE, ECONNRESET: the client vanished */
+        c->error = errno;
+    } else if (n > 0) {
+        touch(c);
+    }
+}
+
+/* epoll reported c. EPOLLERR and EPOLLHUP are always reported: the next read or write
+ * returns the error, which closes the connection. */
+static void conn_event(struct ev_conn *c, uint32_t events)
+{
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && outbuf_pending(&c->out) > 0)
+        conn_write(c);
+    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && (c->events & EPOLLIN) && !c->broken &&
+        !c->read_done)
+        conn_read(c);
+    conn_update(c);
+}
+
+static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer)
+{
+    struct ev_conn *c = calloc(1, sizeof *c + loop->h->state_size);
+    struct epoll_event ev = {.events = EPOLLIN};
+
+    if (c == NULL) {
+        diag_warn("out of memory: closing a new connection");
+        close(fd);
+        return;
+    }
+    c->watch = (struct watch){.kind = WATCH_CONN, .fd = fd};
+    c->loop = loop;
+    net_format_addr((const struct sockaddr *)peer, c->peer, sizeof c->peer);
+    ev.data.ptr = &c->watch;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        diag_warn("epoll_ctl %s:", c->peer);
+        close(fd);
+        free(c);
+        return;
+    }
+    c->events = EPOLLIN;
+    c->last_active = loop->now;
+    list_append(loop, c);
+    loop->nconns++;
+    if (!loop->opt.quiet)
+        fprintf(stderr, "connection from %s\n", c->peer);
+    if (loop->h->on_open != NULL && loop->h->on_open(c) < 0)
+        c->broken = true;
+    conn_update(c);
+}
+
+/* ---- what the handlers may call -------------------------------------------------- */
+
+void *ev_state(struct ev_conn *conn)
+{
+    return conn->state;
+}
+
+const char *ev_peer(const struct ev_conn *conn)
+{
+    return conn->peer;
+}
+
+int ev_send(struct ev_conn *conn, const void *data, size_t len)
+{
+    const char *p = data;
+
+    if (conn->broken) {
+        errno = EPIPE;
+        return -1;
+    }
+    /* Nothing queued: offer the bytes to the socket first, which usually takes them all
+     * and saves a copy. With bytes queued, new ones must wait behind them. */
+    if (len > 0 && outbuf_pending(&conn->out) == 0) {
+        ssize_t n = send(conn->watch.fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn->broken = true;
+            conn->error = errno;
+            return -1;
+        }
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            touch(conn);
+        }
+    }
+    if (outbuf_append(&conn->out, p, len) < 0) {
+        if (errno == ENOBUFS)
+            diag_warn("%s: output buffer overflow (a handler sent more than out_per_in)",
+                      conn->peer);
+        conn->broken = true;
+        return -1;
+    }
+    return 0;
+}
+
+void ev_close_when_flushed(struct ev_conn *conn)
+{
+    conn->read_done = true;
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+/* SIGINT or SIGTERM arrived (they are blocked, so they wait in the signalfd). */
+static void read_signals(struct ev_loop *loop)
+{
+    struct signalfd_siginfo info;
+
+    while (read(loop->signals.fd, &info, sizeof info) == (ssize_t)sizeof info)
+        loop->stop = true;
+}
+
+/* Close the clients silent for --idle-timeout seconds: the oldest are at the list head. */
+static void close_idle(struct ev_loop *loop)
+{
+    long long limit = (long long)loop->opt.idle_timeout * 1000;
+    struct ev_conn *c = loop->oldest;
+
+    while (loop->opt.idle_timeout > 0 && c != NULL && loop->now - c->last_active >= limit) {
+        struct ev_conn *newer = c->newer; /* read before c is freed */
+        if (!loop->opt.quiet)
+            fprintf(stderr, "idle for %u s: %s\n", loop->opt.idle_timeout, c->peer);
+        conn_close(c);
+        c = newer;
+    }
+}
+
+/* How long epoll_wait may sleep: until the oldest client's idle deadline, or until the
+ * next accept() retry, or forever (-1). */
+static int wait_ms(const struct ev_loop *loop)
+{
+    long long deadline = -1, left;
+
+    if (loop->opt.idle_timeout > 0 && loop->oldest != NULL)
+        deadline = loop->oldest->last_active + (long long)loop->opt.idle_timeout * 1000;
+    if (loop->accept_retry_at > 0 && (deadline < 0 || loop->accept_retry_at < deadline))
+        deadline = loop->accept_retry_at;
+    if (deadline < 0)
+        return -1;
+    left = deadline - now_ms() + 1; /* +1: wake after the deadline, not just before */
+    if (left < 0)
+        return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static void dispatch(struct ev_loop *loop, const struct epoll_event *ev)
+{
+    struct watch *w = ev->data.ptr;
+
+    switch (w->kind) {
+    case WATCH_LISTENER:
+        accept_clients(loop);
+        break;
+    case WATCH_SIGNALS:
+        read_signals(loop);
+        break;
+    case WATCH_CONN:
+        /* Only this connection's own event can free it, and epoll reports it once per
+         * batch, so the other events of the batch never point at freed memory. */
+        conn_event((struct ev_conn *)(void *)w, ev->events);
+        break;
+    }
+}
+
+int ev_loop_run(struct ev_loop *loop, char *err, size_t errlen)
+{
+    struct epoll_event events[EV_BATCH];
+
+    while (!loop->stop) {
+        int n = epoll_wait(loop->epfd, events, EV_BATCH, wait_ms(loop));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "epoll_wait: %s", strerror(errno));
+            return -1;
+        }
+        loop->now = now_ms();
+        for (int i = 0; i < n; i++)
+            dispatch(loop, &events[i]);
+        close_idle(loop);
+        if (loop->accept_retry_at > 0 && loop->now >= loop->accept_retry_at)
+            resume_accepting(loop);
+        if (loop->opt.once && loop->served_one && loop->nconns == 0)
+            break;
+    }
+    return 0;
+}
+
+/* ---- making and unmaking ------------------------------------------------------------ */
+
+/* Fill err with "what: strerror(errno)", free the loop, return NULL. */
+static struct ev_loop *fail(struct ev_loop *loop, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    ev_loop_free(loop);
+    return NULL;
+}
+
+struct ev_loop *ev_loop_new(int listen_fd, const struct ev_handlers *handlers,
+                            const struct ev_options *opt, char *err, size_t errlen)
+{
+    struct ev_loop *loop = calloc(1, sizeof *loop);
+    struct epoll_event ev = {.events = EPOLLIN};
+    sigset_t stop_set;
+    int flags;
+
+    if (loop == NULL) {
+        snprintf(err, errlen, "out of memory");
+        close(listen_fd);
+        return NULL;
+    }
+    loop->epfd = -1;
+    loop->listener = (struct watch){.kind = WATCH_LISTENER, .fd = listen_fd};
+    loop->signals = (struct watch){.kind = WATCH_SIGNALS, .fd = -1};
+    loop->h = handlers;
+    loop->opt = *opt;
+    loop->now = now_ms();
+    if (handlers->out_per_in == 0 || handlers->out_per_in > OUTBUF_CAP) {
+        errno = EINVAL;
+        return fail(loop, "handlers: out_per_in", err, errlen);
+    }
+    /* Non-blocking listener: accept() says EAGAIN when the backlog is empty. */
+    flags = fcntl(listen_fd, F_GETFL);
+    if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return fail(loop, "fcntl", err, errlen);
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0)
+        return fail(loop, "epoll_create1", err, errlen);
+    /* sig_setup_stop() keeps SIGINT/SIGTERM blocked: they stay pending, and a signalfd
+     * turns them into something epoll can wait for, like any socket. */
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    loop->signals.fd = signalfd(-1, &stop_set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (loop->signals.fd < 0)
+        return fail(loop, "signalfd", err, errlen);
+    ev.data.ptr = &loop->signals;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->signals.fd, &ev) < 0 ||
+        watch_listener(loop, true) < 0)
+        return fail(loop, "epoll_ctl", err, errlen);
+    return loop;
+}
+
+void ev_loop_free(struct ev_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    loop->accept_retry_at = 0; /* closing is no reason to accept again */
+    for (struct ev_conn *c = loop->oldest, *newer; c != NULL; c = newer) {
+        newer = c->newer; /* read before c is freed */
+        conn_close(c);
+    }
+    close(loop->listener.fd);
+    if (loop->signals.fd >= 0)
+        close(loop->signals.fd);
+    if (loop->epfd >= 0)
+        close(loop->epfd);
+    free(loop);
+}

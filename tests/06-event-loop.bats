@@ -1,0 +1,312 @@
+#!/usr/bin/env bats
+# Lesson 06: echo-event-server and kk-event-server, one thread and one epoll loop each.
+# The echo and Knock Knock checks shared with lessons 03 to 05 live in lib/; this file runs
+# those that do not depend on one-at-a-time service, then the event loop's own: many lines
+# in one write, a line split byte by byte, backpressure, idle timeouts, --max-clients,
+# out of descriptors, 1,000 concurrent connections and SIGTERM with 1,000 open.
+
+load test_helper
+load lib/echo_server_tests
+load lib/kk_tests
+
+# shellcheck disable=SC2034 # the four are read by lib/echo_server_tests.bash and lib/kk_tests.bash
+ECHO_SERVER=echo-event-server
+# shellcheck disable=SC2034
+ECHO_SERVER_ARGS=(-q)
+# shellcheck disable=SC2034
+KK_SERVER=kk-event-server
+# shellcheck disable=SC2034
+KK_SERVER_ARGS=(-q)
+
+# The lesson's load client (bench/echo-bench.c): a test tool, never run under valgrind.
+BENCH=$(kit_program_dir "$KIT_ROOT/lessons/06-event-loop")/bench/echo-bench
+
+# ---- the echo-server checks, through the shared functions --------------------------------
+
+@test "echo-event-server: echoes bytes that end without a newline at once" { echo_test_no_newline; }
+@test "echo-event-server: echoes one write holding many lines" { echo_test_many_lines_one_write; }
+@test "echo-event-server: echoes bytes sent one at a time" { echo_test_bytes_one_at_a_time; }
+@test "echo-event-server: round-trips 1 MiB of random binary (sha256)" { echo_test_binary_1mib; }
+@test "echo-event-server: round-trips 50 MiB of random binary (sha256)" { echo_test_binary_50mib; }
+@test "echo-event-server: returns CRLF, lone CR, NUL and all 256 byte values unchanged" { echo_test_transparency; }
+@test "echo-event-server: sends everything pending after a half-close, then closes" { echo_test_half_close; }
+@test "echo-event-server: answers nc -N with the exact bytes, then closes" { echo_test_half_close_nc; }
+@test "echo-event-server: survives a reset mid-stream and serves the next client" { echo_test_rst_then_next_client; }
+@test "echo-event-server: spends no CPU on a client that never reads, then serves the next" { echo_test_never_reads_then_leaves; }
+@test "echo-event-server: serves 100 clients one after another" { echo_test_sequential_100_clients; }
+@test "echo-event-server: -b ::1 serves IPv6 only" { echo_test_ipv6_bind; }
+@test "echo-event-server: -b :: serves both 127.0.0.1 and ::1" { echo_test_dual_stack_bind; }
+@test "echo-event-server: reports a port in use and exits 1" { echo_test_port_in_use; }
+@test "echo-event-server: binds again at once after a stop (SO_REUSEADDR)" { echo_test_restart_after_stop; }
+@test "echo-event-server: exits 0 on SIGTERM while a client is connected" { echo_test_sigterm_with_client; }
+@test "echo-event-server: serves a client while another never reads" { echo_test_never_reads_while_another_served; }
+# Listed for one-at-a-time servers, but --once means the same here: one client, then exit 0.
+@test "echo-event-server: --once exits 0 after its first client leaves" { echo_test_once; }
+
+# ---- the Knock Knock checks, through the shared functions -------------------------------
+
+@test "kk-event-server: kk-client prints the 37-line transcript" { kk_test_transcript_37_lines; }
+@test "kk-event-server: speaks first" { kk_test_greeting_first; }
+@test "kk-event-server: tells a whole joke" { kk_test_whole_joke; }
+@test "kk-event-server: reprimands anything but \"Who's there?\"" { kk_test_whos_there_reprimand; }
+@test "kk-event-server: a wrong clue answer restarts the joke" { kk_test_clue_reprimand_restarts; }
+@test "kk-event-server: near misses do not match" { kk_test_near_misses; }
+@test "kk-event-server: matches case-insensitively" { kk_test_case_insensitive; }
+@test "kk-event-server: CRLF and lone CR end lines like LF" { kk_test_line_endings; }
+@test "kk-event-server: only y or Y means another joke" { kk_test_yes_means_no; }
+@test "kk-event-server: wraps to the first joke after the fifth" { kk_test_wrap_to_first_joke; }
+@test "kk-event-server: closes on a 5000-byte line and serves the next client" { kk_test_long_line_closes; }
+@test "kk-event-server: accepts a line of exactly 4096 bytes" { kk_test_line_of_4096_accepted; }
+@test "kk-event-server: a reset mid-joke is no error" { kk_test_reset_mid_joke; }
+@test "kk-event-server: a half-close mid-joke gets its replies, then EOF" { kk_test_eof_mid_joke; }
+@test "kk-event-server: a silent client does not block another" { kk_test_silent_client_does_not_block; }
+@test "kk-event-server: 200 clients at once each complete a joke" { kk_test_200_concurrent_jokes; }
+@test "kk-event-server: a reset does not disturb the other clients" { kk_test_reset_does_not_disturb_others; }
+@test "kk-event-server: --max-clients 2 turns the third client away" { kk_test_max_clients; }
+@test "kk-event-server: exits 0 within 2 s on SIGTERM with 50 idle clients" { kk_test_sigterm_with_50_idle; }
+
+# ---- the contract: usage, the listening line, the log ---------------------------------------
+
+USAGE_TAIL="[-b ADDR] [--idle-timeout SECS] [--max-clients N] [--once] [-q] PORT"
+
+@test "echo-event-server, kk-event-server: -h prints usage on stdout and exits 0" {
+    local prog
+    for prog in echo-event-server kk-event-server; do
+        run "$prog" -h
+        assert_success
+        assert_output "usage: $prog $USAGE_TAIL"
+    done
+}
+
+@test "echo-event-server, kk-event-server: bad usage prints one usage line and exits 2" {
+    local prog args
+    for prog in echo-event-server kk-event-server; do
+        for args in "" "1 2" "x" "65536" "-x 0" "--idle-timeout x 0" "--idle-timeout -1 0" \
+            "--idle-timeout 86401 0" "--max-clients 0 0" "--max-clients 2x 0" "-b"; do
+            # shellcheck disable=SC2086 # split the argument list on purpose
+            run timeout "$(tmo 5)" "$prog" $args
+            assert_failure 2
+            assert_output "usage: $prog $USAGE_TAIL"
+        done
+    done
+}
+
+@test "echo-event-server: logs 'connection from' and 'closed' with the client's address" {
+    local port
+    start_server echo-event-server 0
+    assert_equal "$SERVER_ENDPOINT" "127.0.0.1:$SERVER_PORT"
+    port=$(free_port)
+    run timeout "$(tmo 5)" socat -t "$(tmo 5)" - "TCP:127.0.0.1:$SERVER_PORT,sourceport=$port,reuseaddr" <<<"logged"
+    assert_success
+    assert_output "logged"
+    stop_server
+    assert_equal "$(cat "$SERVER_OUT")" "listening on 127.0.0.1:$SERVER_PORT"
+    assert_equal "$(cat "$SERVER_ERR")" "connection from 127.0.0.1:$port
+closed 127.0.0.1:$port"
+}
+
+@test "echo-event-server: logs the reason when a client resets mid-stream" {
+    start_server echo-event-server 0
+    run timeout "$(tmo 10)" python3 "$ECHO_PEERS/rst.py" 127.0.0.1 "$SERVER_PORT" $((8 << 20))
+    assert_success
+    run echo_text_round_trip 127.0.0.1 $'next\n'
+    assert_success
+    stop_server
+    run cat "$SERVER_ERR"
+    assert_line --index 0 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+    assert_line --index 1 --regexp '^closed 127\.0\.0\.1:[0-9]+: (Connection reset by peer|Broken pipe)$'
+    assert_line --index 2 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+    assert_line --index 3 --regexp '^closed 127\.0\.0\.1:[0-9]+$'
+    assert_equal "${#lines[@]}" 4
+}
+
+@test "echo-event-server: exits 0 on SIGINT with nothing connected" {
+    local status=0
+    start_server echo-event-server -q 0
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID" 5 || status=$?
+    assert_equal "$status" 0
+}
+
+# ---- lines and packets ----------------------------------------------------------------------
+
+@test "kk-event-server: answers every line of one write, in order" {
+    local input expected
+    # The 18 lines of the whole transcript in a single send: 19 answers, in order, then EOF.
+    input=$(kk_transcript_input | sed 's/$/\\n/' | tr -d '\n')
+    expected=$(kk_transcript_output | sed -n 's/^Server: \(.*\)$/\1\\n/p' | tr -d '\n')
+    kk_start
+    run kk_peer open a send a "$input" expect a "$expected" eof a
+    assert_success
+    stop_server
+}
+
+@test "kk-event-server: answers a line sent one byte per write only at its end" {
+    local steps=() i line="Who's there?"
+    for ((i = 0; i < ${#line}; i++)); do
+        # Each byte alone, then 20 ms of silence: no answer may come before the "\n".
+        steps+=(send a "${line:i:1}" silent a 0.02)
+    done
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" "${steps[@]}" send a '\n' expect a 'Turnip\n' \
+        shut a eof a
+    assert_success
+    stop_server
+}
+
+# ---- backpressure ---------------------------------------------------------------------------------
+
+@test "echo-event-server: holds a client sending 100 MiB without reading to its buffer bound" {
+    echo_start
+    # The hog sends 100 MiB and never reads; one other client does request/reply meanwhile.
+    # The server stops reading the hog once its 64 KiB output buffer is full: the hog gets
+    # no further than the kernel's socket buffers, and the server's memory does not grow.
+    run timeout "$(tmo 20)" "$BENCH" -c 1 -d 1 --hog $((100 << 20)) --pid "$SERVER_PID" \
+        127.0.0.1 "$SERVER_PORT" 3>&-
+    assert_success
+    local hog replies before peak
+    hog=$(grep -o 'hog_sent=[0-9]*' <<<"$output" | cut -d= -f2)
+    replies=$(grep -o ' replies=[0-9]*' <<<"$output" | cut -d= -f2)
+    before=$(grep -o 'rss_before_kib=[0-9]*' <<<"$output" | cut -d= -f2)
+    peak=$(grep -o 'rss_peak_kib=[0-9]*' <<<"$output" | cut -d= -f2)
+    assert [ "$hog" -gt 0 ]
+    assert [ "$hog" -lt $((100 << 20)) ]
+    assert [ "$replies" -gt 10 ]
+    # Resident size is meaningless under valgrind (the server runs inside it).
+    if [ -z "$VALGRIND" ] && [ -z "$KIT_VARIANT" ]; then
+        assert [ $((peak - before)) -le 1024 ]
+    fi
+    stop_server
+}
+
+# ---- idle timeout, --max-clients, out of descriptors ---------------------------------------
+
+@test "echo-event-server: --idle-timeout closes a silent client and not an active one" {
+    start_server echo-event-server --idle-timeout 1 0
+    # A says nothing; B sends a line every 0.2 s for 2.2 s. A must be closed after about
+    # 1 s (well before B is done), B never.
+    run timeout "$(tmo 15)" python3 -c '
+import socket, sys, time
+addr = ("127.0.0.1", int(sys.argv[1]))
+a = socket.create_connection(addr)
+b = socket.create_connection(addr)
+a.setblocking(False)
+start = time.monotonic()
+a_closed = None
+for i in range(11):
+    b.sendall(b"tick %d\n" % i)
+    b.settimeout(5)
+    want = b"tick %d\n" % i
+    got = b""
+    while len(got) < len(want):
+        chunk = b.recv(len(want) - len(got))
+        if not chunk:
+            sys.exit("B was closed after %.1f s" % (time.monotonic() - start))
+        got += chunk
+    assert got == want, got
+    try:
+        if a_closed is None and a.recv(1) == b"":
+            a_closed = time.monotonic() - start
+    except BlockingIOError:
+        pass
+    time.sleep(0.2)
+if a_closed is None:
+    sys.exit("A was not closed")
+print("A closed after %d s, B served to the end" % round(a_closed))
+' "$SERVER_PORT" 3>&-
+    assert_success
+    assert_output 'A closed after 1 s, B served to the end'
+    stop_server
+    run grep -c '^idle for 1 s: 127\.0\.0\.1:[0-9]*$' "$SERVER_ERR"
+    assert_output 1
+}
+
+@test "echo-event-server: --max-clients 2 turns the third client away at once" {
+    local out=$BATS_TEST_TMPDIR/second.out second
+    echo_start --max-clients 2
+    echo_hold_client $'first\n'
+    # The second client is served too, then stays connected (killed below, by PID).
+    timeout "$(tmo 20)" python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"second\n")
+print(s.recv(100).decode(), end="", flush=True)
+time.sleep(30)
+' "$SERVER_PORT" >"$out" 3>&- 4>&- &
+    second=$!
+    echo_wait_output "$out" '^second$'
+    # The third is accepted, told so, and closed at once: no echo.
+    run timeout "$(tmo 5)" socat -t "$(tmo 5)" - "TCP:127.0.0.1:$SERVER_PORT" <<<"third"
+    assert_success
+    assert_output 'Server busy, try again later.'
+    # When one leaves, its slot is free for the next client.
+    echo_release_client
+    run echo_text_round_trip 127.0.0.1 $'after a slot freed\n'
+    assert_success
+    kill "$second"
+    wait "$second" 2>/dev/null || true
+    stop_server
+}
+
+@test "echo-event-server: out of descriptors, keeps serving and says so once" {
+    [ -z "$VALGRIND" ] || skip "valgrind needs descriptors of its own below the limit"
+    # A hard limit of 16 descriptors: about ten clients exhaust them; the rest wait in the
+    # backlog, the server logs accept's EMFILE once and goes on serving the connected ones.
+    # When 25 of the 30 leave, the last one, still in the backlog, is accepted and served.
+    # shellcheck disable=SC2016 # "$0" "$@" are for the inner sh, not for this shell
+    start_server sh -c 'ulimit -n 16 && exec "$0" "$@"' echo-event-server 0
+    run timeout "$(tmo 15)" python3 -c '
+import socket, sys
+addr = ("127.0.0.1", int(sys.argv[1]))
+conns = [socket.create_connection(addr) for _ in range(30)]
+first = conns[0]
+first.sendall(b"still served\n")
+first.settimeout(5)
+print(first.recv(100).decode(), end="")
+for c in conns[:25]:
+    c.close()
+last = conns[-1]
+last.sendall(b"finally served\n")
+last.settimeout(5)
+print(last.recv(100).decode(), end="")
+' "$SERVER_PORT" 3>&-
+    assert_success
+    assert_output $'still served\nfinally served'
+    stop_server
+    run grep -c 'accept: Too many open files' "$SERVER_ERR"
+    assert_output 1
+}
+
+# ---- many connections -------------------------------------------------------------------------
+
+@test "echo-event-server: 1,000 concurrent connections each echo 64 KiB, every byte checked" {
+    # 1,000 connections, or 100 under valgrind (about 20 times slower there).
+    local conns=1000
+    [ -z "$VALGRIND" ] || conns=100
+    echo_start
+    run timeout "$(tmo 20)" "$BENCH" -c "$conns" -s 65536 -n 1 127.0.0.1 "$SERVER_PORT" 3>&-
+    assert_success
+    assert_output --regexp "^conns=$conns idle=0 size=65536 .* replies=$conns "
+    stop_server
+}
+
+@test "echo-event-server: exits 0 within 2 s on SIGTERM with 1,000 connections open" {
+    local out=$BATS_TEST_TMPDIR/bench.out pid n=0 start elapsed status=0
+    echo_start
+    "$BENCH" -c 0 -i 1000 --until-closed 127.0.0.1 "$SERVER_PORT" >"$out" 2>&1 3>&- &
+    pid=$!
+    until grep -q '^connected 1000$' "$out"; do
+        kill -0 "$pid" 2>/dev/null || fail "echo-bench: $(cat "$out")"
+        [ $((n += 1)) -le $((200 * KIT_SLOW)) ] || fail "1,000 connections not open in time"
+        sleep 0.05
+    done
+    start=$(date +%s%N)
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 2 || status=$?
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    assert_equal "$status" 0
+    assert [ "$elapsed" -lt $((2000 * KIT_SLOW)) ]
+    wait_exit "$pid" 5
+    run cat "$out"
+    assert_output $'connected 1000\nclosed by the server: 1000'
+}
