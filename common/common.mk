@@ -9,7 +9,8 @@
 # which keeps its programs in the lesson directory where learners run them.
 
 KIT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
-LESSON   := $(notdir $(CURDIR))
+# override: a LESSON=NN on the top-level command line must not rename this lesson.
+override LESSON := $(notdir $(CURDIR))
 include $(KIT_ROOT)/common/flags.mk
 
 # Programs stay in the lesson directory, where learners run them; variant builds go to build/.
