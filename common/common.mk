@@ -26,11 +26,12 @@ BINARIES := $(addprefix $(O),$(PROGRAMS))
 .DEFAULT_GOAL := all
 
 all: $(BINARIES)
+	@: # nothing to say when everything is up to date
 
 # The library is built by common/Makefile, once: the top-level Makefile builds
 # it before any lesson (also under make -j), so here it is already up to date.
 # A lesson built alone (make -C lessons/NN-x) builds it first.
-$(LIBCOMMON): $(wildcard $(KIT_ROOT)/common/*.[ch] $(KIT_ROOT)/common/*.mk)
+$(LIBCOMMON): $(wildcard $(KIT_ROOT)/common/*.[ch]) $(KIT_ROOT)/common/flags.mk
 	@$(MAKE) --no-print-directory -C $(KIT_ROOT)/common VARIANT=$(VARIANT)
 
 # One rule per program P (P_SRCS spelled with '_' for '-': echo_client_SRCS).

@@ -46,8 +46,10 @@ tour() {
     echo '$ ./echo-event-server 0 &'
     start "$work/echo" ./echo-event-server 0
     cat "$work/echo"
-    printf '$ printf '"'hello\\\\nworld\\\\n'"' | nc -N 127.0.0.1 %s\n' "$port"
-    printf 'hello\nworld\n' | timeout 5 nc -N 127.0.0.1 "$port"
+    if command -v nc >/dev/null 2>&1; then # installed by "make deps"; the tour needs only cc
+        printf '$ printf '"'hello\\\\nworld\\\\n'"' | nc -N 127.0.0.1 %s\n' "$port"
+        printf 'hello\nworld\n' | timeout 5 nc -N 127.0.0.1 "$port"
+    fi
     echo "\$ bench/echo-bench -c 1000 -n 20 127.0.0.1 $port    # 1,000 clients at once"
     timeout 30 bench/echo-bench -c 1000 -n 20 127.0.0.1 "$port"
     echo "\$ kill -TERM %1"
