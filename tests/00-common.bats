@@ -267,3 +267,40 @@ port_bad() {
     [ "$status" -eq 2 ]
     [ "$stderr" = 'usage: port-parse ARG' ]
 }
+
+# ---- args_parse_count --------------------------------------------------------------------------
+
+# count_ok TEXT MIN MAX VALUE / count_bad TEXT MIN MAX - what args_parse_count makes of TEXT.
+count_ok() {
+    run --separate-stderr count-parse "$1" "$2" "$3"
+    assert_success
+    assert_output "$4"
+}
+
+count_bad() {
+    run --separate-stderr count-parse "$1" "$2" "$3"
+    [ "$status" -eq 1 ]
+    assert_output ''
+    [ "$stderr" = "count-parse: not a count in $2..$3: '$1'" ]
+}
+
+@test "args_parse_count: accepts both ends of the range and leading zeros" {
+    count_ok 1 1 10 1
+    count_ok 10 1 10 10
+    count_ok 0007 1 10 7
+    count_ok 18446744073709551615 0 18446744073709551615 18446744073709551615
+}
+
+@test "args_parse_count: rejects values outside the range, also ones that overflow" {
+    count_bad 0 1 10
+    count_bad 11 1 10
+    count_bad 18446744073709551616 0 18446744073709551615
+    count_bad 99999999999999999999999 0 18446744073709551615
+}
+
+@test "args_parse_count: rejects signs, spaces, garbage and the empty string" {
+    local text
+    for text in -1 +1 ' 5' '5 ' 5x 0x5 1e3 ''; do
+        count_bad "$text" 0 100
+    done
+}

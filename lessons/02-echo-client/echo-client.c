@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "io.h"
 #include "net.h"
@@ -66,12 +67,9 @@ static void print_help(void)
 /* "1".."86400" as a number of seconds; anything else is a usage error. */
 static int parse_secs(const char *text)
 {
-    char *end;
-    long secs;
+    unsigned long long secs;
 
-    errno = 0;
-    secs = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || secs < 1 || secs > MAX_TIMEOUT_SECS)
+    if (args_parse_count(text, 1, MAX_TIMEOUT_SECS, &secs) < 0)
         die_usage(USAGE);
     return (int)secs;
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "io.h"
 #include "mt_server.h"
@@ -51,22 +52,6 @@ struct server {
 
 /* ---- the command line ------------------------------------------------------------- */
 
-/* A count 1..LARGEST_MAX_CLIENTS in decimal digits only. Returns 0, or -1. */
-static int parse_count(const char *text, size_t *count)
-{
-    unsigned long value;
-    char *end;
-
-    if (*text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    value = strtoul(text, &end, 10);
-    if (errno != 0 || *end != '\0' || value == 0 || value > LARGEST_MAX_CLIENTS)
-        return -1;
-    *count = (size_t)value;
-    return 0;
-}
-
 static void parse_args(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
@@ -76,6 +61,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    unsigned long long count;
     uint16_t port;
     int c;
 
@@ -87,8 +73,9 @@ static void parse_args(int argc, char **argv, struct options *opt)
             opt->addr = optarg;
             break;
         case 'm':
-            if (parse_count(optarg, &opt->max_clients) < 0)
+            if (args_parse_count(optarg, 1, LARGEST_MAX_CLIENTS, &count) < 0)
                 die_usage(usage);
+            opt->max_clients = (size_t)count;
             break;
         case 'q':
             opt->quiet = true;

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "args.h"
 #include "diag.h"
 #include "event_loop.h"
 #include "event_server.h"
@@ -25,25 +26,6 @@ struct options {
 
 /* ---- the command line ------------------------------------------------------- */
 
-/* A decimal count min..max, digits only. Returns 0 and sets *out, or -1. */
-static int parse_count(const char *text, unsigned long min, unsigned long max, unsigned long *out)
-{
-    unsigned long value = 0;
-    size_t i;
-
-    for (i = 0; text[i] != '\0'; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        value = value * 10 + (unsigned long)(text[i] - '0');
-        if (value > max)
-            return -1;
-    }
-    if (i == 0 || value < min)
-        return -1;
-    *out = value;
-    return 0;
-}
-
 static void parse_args(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
@@ -55,7 +37,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    unsigned long n;
+    unsigned long long n;
     uint16_t port;
     int c;
 
@@ -67,12 +49,12 @@ static void parse_args(int argc, char **argv, struct options *opt)
             opt->addr = optarg;
             break;
         case 'i': /* 0 turns the timeout off, as if not given */
-            if (parse_count(optarg, 0, MAX_IDLE_TIMEOUT, &n) < 0)
+            if (args_parse_count(optarg, 0, MAX_IDLE_TIMEOUT, &n) < 0)
                 die_usage(usage);
             opt->loop.idle_timeout = (unsigned)n;
             break;
         case 'm':
-            if (parse_count(optarg, 1, MAX_CLIENTS_LIMIT, &n) < 0)
+            if (args_parse_count(optarg, 1, MAX_CLIENTS_LIMIT, &n) < 0)
                 die_usage(usage);
             opt->loop.max_clients = n;
             break;

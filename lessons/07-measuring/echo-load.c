@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "load.h"
 #include "net.h"
@@ -49,22 +50,6 @@ static void print_help(void)
            "Exit status: 0, or 1 when any byte came back wrong or any connection failed.\n");
 }
 
-/* A whole decimal number in min..max, or -1. */
-static int parse_count(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (text[0] < '0' || text[0] > '9')
-        return -1; /* strtoull would accept " 5" and "-5" */
-    errno = 0;
-    v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_seconds(const char *text, double *out)
 {
     char *end;
@@ -80,9 +65,9 @@ static int parse_seconds(const char *text, double *out)
 
 static unsigned parse_small(const char *text, unsigned max)
 {
-    uint64_t v;
+    unsigned long long v;
 
-    if (parse_count(text, 1, max, &v) < 0)
+    if (args_parse_count(text, 1, max, &v) < 0)
         die_usage(USAGE);
     return (unsigned)v;
 }
@@ -102,6 +87,7 @@ static struct options parse_options(int argc, char **argv)
     struct options opt = {.cfg = {.conns = 1, .size = 64, .window = 1}};
     bool timed = false;
     uint16_t port;
+    unsigned long long requests;
     int c;
 
     opterr = 0; /* one usage line, not getopt's message */
@@ -111,8 +97,9 @@ static struct options parse_options(int argc, char **argv)
             opt.cfg.conns = parse_small(optarg, MAX_CONNS);
             break;
         case 'n':
-            if (parse_count(optarg, 1, UINT64_MAX, &opt.cfg.requests) < 0)
+            if (args_parse_count(optarg, 1, UINT64_MAX, &requests) < 0)
                 die_usage(USAGE);
+            opt.cfg.requests = requests;
             break;
         case 'd':
             if (parse_seconds(optarg, &opt.cfg.seconds) < 0)
