@@ -191,7 +191,7 @@ echo-load: connection 3: cannot connect to 127.0.0.1 port $port: Connection refu
     run --separate-stderr timeout "$(tmo 10)" echo-load -n 1 nosuch.invalid 7
     assert_failure 1
     assert_output ''
-    [[ $stderr == "echo-load: cannot resolve nosuch.invalid: "* ]]
+    [[ $stderr == "echo-load: cannot resolve nosuch.invalid port 7: "* ]]
 }
 
 # ---- the output contract -------------------------------------------------------------------------

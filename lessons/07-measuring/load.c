@@ -472,7 +472,7 @@ static int load_open(struct load *l, char *err, size_t errlen)
     rc = getaddrinfo(cfg->host, cfg->port, &hints, &l->addrs);
     if (rc != 0) {
         l->addrs = NULL;
-        snprintf(err, errlen, "cannot resolve %s: %s", cfg->host,
+        snprintf(err, errlen, "cannot resolve %s port %s: %s", cfg->host, cfg->port,
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return -1;
     }
