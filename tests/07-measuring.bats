@@ -267,7 +267,7 @@ echo-load: connection 3: cannot connect to 127.0.0.1 port $port: Connection refu
     [ -z "$KIT_VARIANT" ] || skip "make bench runs the normal build, checked in the normal run"
     local out=$BATS_TEST_TMPDIR/bench server
     run timeout 60 make --no-print-directory -s -C "$KIT_ROOT/lessons/07-measuring" bench \
-        BENCH_SECONDS=1 BENCH_CONNS="1 10" OUT_DIR="$out"
+        BENCH_SECONDS=0.3 BENCH_CONNS="1 10" OUT_DIR="$out"
     assert_success
     assert_line --regexp '^echo-server +10 +skipped: it serves one client at a time'
     assert_file_exists "$out/results.csv"
