@@ -105,20 +105,7 @@ USAGE_TAIL="[-b ADDR] [--idle-timeout SECS] [--max-clients N] [--once] [-q] PORT
 closed 127.0.0.1:$port"
 }
 
-@test "echo-event-server: logs the reason when a client resets mid-stream" {
-    start_server echo-event-server 0
-    run timeout "$(tmo 10)" python3 "$ECHO_PEERS/rst.py" 127.0.0.1 "$SERVER_PORT" $((8 << 20))
-    assert_success
-    run echo_text_round_trip 127.0.0.1 $'next\n'
-    assert_success
-    stop_server
-    run cat "$SERVER_ERR"
-    assert_line --index 0 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
-    assert_line --index 1 --regexp '^closed 127\.0\.0\.1:[0-9]+: (Connection reset by peer|Broken pipe)$'
-    assert_line --index 2 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
-    assert_line --index 3 --regexp '^closed 127\.0\.0\.1:[0-9]+$'
-    assert_equal "${#lines[@]}" 4
-}
+@test "echo-event-server: logs the reason when a client resets mid-stream" { echo_test_rst_logged; }
 
 @test "echo-event-server: exits 0 on SIGINT with nothing connected" {
     local status=0

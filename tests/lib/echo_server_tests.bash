@@ -25,6 +25,8 @@
 #   echo_test_half_close             client shuts down its write side: all pending echo arrives
 #   echo_test_half_close_nc          the same with nc -N, exact transcript
 #   echo_test_rst_then_next_client   a client resets mid-stream (SO_LINGER 0); next is served
+#   echo_test_rst_logged             the same with the log on: the reset client's "closed"
+#                                    line gives the reason, the next client's gives none
 #   echo_test_never_reads_then_leaves  a client that never reads blocks the server's write
 #                                    with no CPU spent; when it leaves, the next is served
 #   echo_test_sequential_100_clients 100 socat clients one after another, each echoed
@@ -231,6 +233,23 @@ echo_test_rst_then_next_client() {
     run echo_text_round_trip 127.0.0.1 $'after the reset\n'
     assert_success
     stop_server
+}
+
+# Starts the server without ECHO_SERVER_ARGS: this check reads the connection log.
+echo_test_rst_logged() {
+    start_server "$ECHO_SERVER" 0
+    run timeout "$(tmo 10)" python3 "$ECHO_PEERS/rst.py" 127.0.0.1 "$SERVER_PORT" $((8 << 20))
+    assert_success
+    run echo_text_round_trip 127.0.0.1 $'next\n'
+    assert_success
+    stop_server
+    run cat "$SERVER_ERR"
+    assert_line --index 0 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+    assert_line --index 1 --regexp '^closed 127\.0\.0\.1:[0-9]+: (Connection reset by peer|Broken pipe)$'
+    assert_line --index 2 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+    assert_line --index 3 --regexp '^closed 127\.0\.0\.1:[0-9]+$'
+    # shellcheck disable=SC2154 # lines: set by bats' run
+    assert_equal "${#lines[@]}" 4
 }
 
 # The blocked server must sleep in the kernel: less than 0.2 s of CPU in a 1 s window.
