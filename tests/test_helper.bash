@@ -9,9 +9,30 @@
 #   - a default setup/teardown that checks valgrind's logs after every test.
 # shellcheck shell=bash
 
-bats_load_library bats-support
-bats_load_library bats-assert
-bats_load_library bats-file
+# kit_load_library NAME - what `bats_load_library NAME` does, without its cost. Every
+# test sources the libraries afresh, and their load.bash forks a dirname per file
+# (about 15 ms a test, a tenth of the suite's CPU), so source their files directly.
+kit_load_library() {
+    local dir file
+    local -a path
+    IFS=: read -ra path <<<"${BATS_LIB_PATH:-/usr/lib/bats}"
+    for dir in "${path[@]}"; do
+        [ -f "$dir/$1/load.bash" ] || continue
+        if [ -d "$dir/$1/src" ]; then
+            for file in "$dir/$1"/src/*.bash; do
+                # shellcheck source=/dev/null
+                source "$file"
+            done
+        else
+            # shellcheck source=/dev/null
+            source "$dir/$1/load.bash"
+        fi
+        return 0
+    done
+    bats_load_library "$1" # not found: let bats say so in its own words
+}
+kit_load_library bats-support
+kit_load_library bats-assert
 
 KIT_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 KIT_VARIANT=${KIT_VARIANT:-}
@@ -46,8 +67,14 @@ kit_program_dir() {
 # One wrapper per program in $KIT_BIN: a symlink, or a script that runs it under valgrind
 # with its log in $KIT_VG_DIR (set per test by kit_setup).
 kit_make_wrappers() {
-    local lesson dir prog name
+    local lesson dir prog name python
     mkdir -p "$KIT_BIN"
+    # The tests' peers are python3 scripts, run hundreds of times. A version manager's shim
+    # (pyenv's is a bash script) costs ten times the interpreter's own start: link the
+    # interpreter it resolves to, once.
+    if python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$python" ]; then
+        ln -sf "$python" "$KIT_BIN/python3"
+    fi
     for lesson in "$KIT_ROOT"/lessons/[0-9][0-9]-*/ "$KIT_ROOT/build/${KIT_VARIANT:+$KIT_VARIANT/}tests/"; do
         [[ $lesson == */build/* ]] && dir=${lesson%/} || dir=$(kit_program_dir "${lesson%/}")
         [ -d "$dir" ] || continue
