@@ -178,6 +178,13 @@ socat_peer_port() {
     [ "$(grep -cvE '^IPv[46] [0-9a-f:.]+ port 7$' <<<"$output")" -eq 0 ]
 }
 
+@test "lookup: with stock Debian's /etc/hosts, localhost is ::1 first, then 127.0.0.1" {
+    need_ipv6_localhost
+    run --separate-stderr as_ipv6_localhost timeout "$(tmo 5)" lookup localhost 7
+    assert_success
+    assert_output $'IPv6 ::1 port 7\nIPv4 127.0.0.1 port 7'
+}
+
 @test "lookup: a numeric IPv4 address is itself, once" {
     run --separate-stderr timeout "$(tmo 5)" lookup 127.0.0.1 80
     assert_success
@@ -258,9 +265,10 @@ socat_peer_port() {
     wait_exit "$SOCAT_PID" 5
 }
 
-@test "connect-info: localhost reaches a server on 127.0.0.1 whatever order the names resolve in" {
+@test "connect-info: localhost reaches a server on 127.0.0.1 only, when ::1 comes first" {
+    need_ipv6_localhost
     start_socat TCP-LISTEN:0,bind=127.0.0.1
-    run --separate-stderr timeout "$(tmo 5)" connect-info localhost "$SOCAT_PORT"
+    run --separate-stderr as_ipv6_localhost timeout "$(tmo 5)" connect-info localhost "$SOCAT_PORT"
     assert_success
     assert_output --regexp "^connected from 127\.0\.0\.1:[0-9]+ to 127\.0\.0\.1:$SOCAT_PORT\$"
     wait_exit "$SOCAT_PID" 5

@@ -115,18 +115,15 @@ assert_summary() {
     stop_server
 }
 
-@test "echo-load: loads a server over IPv6 (::1), and by the name localhost where it is ::1" {
-    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
-        skip "no IPv6 loopback here"
+@test "echo-load: loads a server over IPv6 (::1), and by the name localhost when it is ::1" {
+    need_ipv6_localhost
     start_server echo-event-server -q -b ::1 0
     run timeout "$(tmo 10)" echo-load -c 3 -n 300 ::1 "$SERVER_PORT"
     assert_success
     assert_summary 3 300
-    if has_ipv6_localhost; then
-        run timeout "$(tmo 10)" echo-load -c 3 -n 300 localhost "$SERVER_PORT"
-        assert_success
-        assert_summary 3 300
-    fi
+    run as_ipv6_localhost timeout "$(tmo 10)" echo-load -c 3 -n 300 localhost "$SERVER_PORT"
+    assert_success
+    assert_summary 3 300
     stop_server
 }
 

@@ -228,3 +228,39 @@ wait_port() {
 has_ipv6_localhost() {
     getent ahostsv6 localhost 2>/dev/null | grep -q '^::1 '
 }
+
+# ipv6_localhost_first [CMD...] - true when the name localhost resolves to ::1 first and to
+# 127.0.0.1 after it (in the view CMD gives, when given).
+ipv6_localhost_first() {
+    local addresses
+    addresses=$("$@" getent ahosts localhost 2>/dev/null | awk '$2 == "STREAM" { print $1 }')
+    [ "${addresses%%$'\n'*}" = ::1 ] && grep -qx 127.0.0.1 <<<"$addresses"
+}
+
+# need_ipv6_localhost - prepare `as_ipv6_localhost CMD...`, which runs CMD where localhost
+# resolves to ::1 first and 127.0.0.1 second, as with stock Debian's /etc/hosts: the case
+# a client that tries only the first address fails in. Where this system resolves it
+# otherwise, CMD runs in a private mount namespace with Debian's two lines bound over
+# /etc/hosts (root only); the rest of the machine sees nothing. Skips the test when
+# neither is possible, or when there is no IPv6 loopback.
+need_ipv6_localhost() {
+    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+        skip "no IPv6 loopback (::1) on this machine"
+    KIT_HOSTS_VIEW=()
+    ipv6_localhost_first && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
+        skip "localhost is not ::1 first here, and only root can show a test otherwise"
+    fi
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+        >"$BATS_TEST_TMPDIR/hosts"
+    # shellcheck disable=SC2016 # $0 and $@ belong to the inner sh
+    KIT_HOSTS_VIEW=(unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@"'
+        "$BATS_TEST_TMPDIR/hosts")
+    ipv6_localhost_first "${KIT_HOSTS_VIEW[@]}" ||
+        skip "a private /etc/hosts did not make localhost ::1 first here"
+}
+
+# as_ipv6_localhost CMD [ARGS...] - run CMD as need_ipv6_localhost prepared.
+as_ipv6_localhost() {
+    "${KIT_HOSTS_VIEW[@]}" "$@"
+}
