@@ -11,4 +11,9 @@
 int args_parse_count(const char *text, unsigned long long min, unsigned long long max,
                      unsigned long long *out);
 
+/* args_parse_seconds - parse seconds written as digits with at most one decimal point
+ * ("3", "0.25"; no sign, exponent, "inf" or space), more than 0 and at most max.
+ * Returns 0 and sets *out, or -1. */
+int args_parse_seconds(const char *text, double max, double *out);
+
 #endif

@@ -304,3 +304,29 @@ count_bad() {
         count_bad "$text" 0 100
     done
 }
+
+seconds_bad() {
+    run --separate-stderr seconds-parse "$1" "$2"
+    [ "$status" -eq 1 ]
+    assert_output ''
+    [ "$stderr" = "seconds-parse: not seconds in (0, $2]: '$1'" ]
+}
+
+@test "args_parse_seconds: whole and fractional seconds up to the maximum" {
+    run --separate-stderr seconds-parse 3 3600
+    assert_success
+    assert_output 3.000000
+    run --separate-stderr seconds-parse 0.25 3600
+    assert_output 0.250000
+    run --separate-stderr seconds-parse 3600 3600
+    assert_output 3600.000000
+    run --separate-stderr seconds-parse 007.5 10
+    assert_output 7.500000
+}
+
+@test "args_parse_seconds: rejects zero, too many, signs, exponents, inf and half numbers" {
+    local text
+    for text in 0 0.0 3601 3600.5 -1 +1 ' 1' '1 ' 1e3 0x10 inf nan .5 5. 1.2.3 ''; do
+        seconds_bad "$text" 3600
+    done
+}

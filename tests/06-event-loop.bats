@@ -5,6 +5,7 @@
 # in one write, a line split byte by byte, backpressure, idle timeouts, --max-clients,
 # out of descriptors, 1,000 concurrent connections and SIGTERM with 1,000 open.
 
+bats_require_minimum_version 1.5.0
 load test_helper
 load lib/echo_server_tests
 load lib/kk_tests
@@ -296,4 +297,38 @@ print(last.recv(100).decode(), end="")
     wait_exit "$pid" 5
     run cat "$out"
     assert_output $'connected 1000\nclosed by the server: 1000'
+}
+
+# ---- make bench (a measurement: its figures are not judged here, only that it runs) --------
+
+@test "make bench: a short run prints every figure, and the 1 GiB hog grows nothing" {
+    [ -z "$KIT_VARIANT" ] && [ -z "$VALGRIND" ] || skip "make bench runs the normal build"
+    run timeout 90 make --no-print-directory -s -C "$KIT_ROOT/lessons/06-event-loop" bench \
+        BENCH_SECONDS=0.3 BENCH_IDLE=200
+    assert_success
+    local run
+    for run in 'socat \(fork per client\), 100 active' \
+        'echo-multi-server \(thread per client\), 100' 'echo-event-server, 100 active' \
+        'echo-event-server, 200 idle \+ 100 active' 'echo-event-server, 100 active \(again\)' \
+        'echo-event-server, 100 active \+ 1 GiB hog'; do
+        assert_line --regexp "^$run +[1-9][0-9]* +[0-9]+ +[0-9]+ +[0-9.]+/line\$"
+    done
+    assert_line --regexp '^event loop / socat, lines/s: +[0-9.]+ +\(target >= 10: (met|MISSED)\)$'
+    assert_line --regexp '^resident size with 200 idle: .*\(target <= 64 MiB: met\)$'
+    # The server's buffer is bounded: what the hog sends waits in the kernel's buffers.
+    assert_line --regexp '^1 GiB hog: .* resident size grew [0-9]+ KiB \(target <= 1024: met\)$'
+    assert_line --regexp '^  echo-event-server +100,64,1,[0-9.]+,[0-9]+,.*,0$'
+}
+
+@test "make bench: a bad BENCH_SECONDS or BENCH_IDLE is one line and exit 2, before any run" {
+    local bench=$KIT_ROOT/lessons/06-event-loop/bench/run
+    run --separate-stderr env BENCH_SECONDS=1e3 "$bench"
+    [ "$status" -eq 2 ]
+    assert_output ''
+    # shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
+    [ "$stderr" = "bench: BENCH_SECONDS must be seconds above 0, at most 3600 (3, 0.5), not '1e3'" ]
+    run --separate-stderr env BENCH_IDLE=many "$bench"
+    [ "$status" -eq 2 ]
+    assert_output ''
+    [ "$stderr" = "bench: BENCH_IDLE must be a count from 0 to 100000, not 'many'" ]
 }

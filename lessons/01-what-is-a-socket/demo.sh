@@ -1,9 +1,11 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # demo.sh - `make run` for lesson 01: each program once, as the README shows them.
 # connect-info needs a server the kit did not write: socat, started on port 0 (it
 # prints the port it got). Without socat the demo says so and shows the rest.
 set -u
 cd "$(dirname "$0")" || exit 1
+# shellcheck source=SCRIPTDIR/../../common/listening.sh
+source ../../common/listening.sh
 
 # show CMD... - print the command like a shell prompt, then run it.
 show() {
@@ -27,17 +29,11 @@ trap 'rm -rf "$tmp"' EXIT
 # once our client has closed. -d -d makes it log "listening on" and "accepting connection".
 socat -d -d TCP-LISTEN:0,bind=127.0.0.1,reuseaddr - </dev/null >/dev/null 2>"$tmp/socat.log" &
 socat_pid=$!
-n=0
-until port=$(sed -n 's/.* listening on AF=2 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/socat.log") &&
-    [ -n "$port" ]; do
-    n=$((n + 1))
-    if [ "$n" -gt 100 ] || ! kill -0 "$socat_pid" 2>/dev/null; then
-        echo "socat did not start" >&2
-        kill "$socat_pid" 2>/dev/null
-        exit 1
-    fi
-    sleep 0.05
-done
+if ! port=$(kit_wait_port "$tmp/socat.log" "$socat_pid"); then
+    echo "socat did not start" >&2
+    kill "$socat_pid" 2>/dev/null
+    exit 1
+fi
 
 printf '\n(socat listens on 127.0.0.1:%s)\n' "$port"
 show ./connect-info 127.0.0.1 "$port"

@@ -4,6 +4,8 @@
 # conversation, shortened, with the server's network system calls shown by strace.
 set -euo pipefail
 cd "$(dirname "$0")"
+# shellcheck source=SCRIPTDIR/../../common/listening.sh
+source ../../common/listening.sh
 
 out=$(mktemp)
 log=$(mktemp)
@@ -14,17 +16,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Wait (at most 5 s) for the server's "listening on" line; print it, set port.
+# wait_listening - wait for the server's "listening on" line in $out; set port.
 wait_listening() {
-    for _ in $(seq 1 100); do
-        if grep -q '^listening on ' "$out"; then
-            port=$(sed -n 's/^listening on .*://p' "$out")
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "demo: the server did not start" >&2
-    exit 1
+    port=$(kit_wait_port "$out" "$pid") || { echo "demo: the server did not start" >&2; exit 1; }
 }
 
 if [ "${1:-}" = --trace ]; then

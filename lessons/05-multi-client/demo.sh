@@ -4,6 +4,8 @@
 # With --trace (make trace): the same, with the server's thread and socket system calls.
 set -euo pipefail
 cd "$(dirname "$0")"
+# shellcheck source=SCRIPTDIR/../../common/listening.sh
+source ../../common/listening.sh
 
 KK_CLIENT=../04-knock-knock/kk-client
 out=$(mktemp)
@@ -17,17 +19,9 @@ trap cleanup EXIT
 
 [ -x "$KK_CLIENT" ] || make --no-print-directory -s -C ../04-knock-knock
 
-# Wait (at most 5 s) for the server's "listening on" line; set port.
+# wait_listening - wait for the server's "listening on" line in $out; set port.
 wait_listening() {
-    for _ in $(seq 1 100); do
-        if grep -q '^listening on ' "$out"; then
-            port=$(sed -n 's/^listening on .*://p' "$out")
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "demo: the server did not start" >&2
-    exit 1
+    port=$(kit_wait_port "$out" "$pid") || { echo "demo: the server did not start" >&2; exit 1; }
 }
 
 # The slow client answers "Who's there?", then thinks for a second before "Turnip who?".

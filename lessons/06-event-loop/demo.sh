@@ -6,6 +6,8 @@
 # under timeout. Nothing outlives the script.
 set -euo pipefail
 cd "$(dirname "$0")"
+# shellcheck source=SCRIPTDIR/../../common/listening.sh
+source ../../common/listening.sh
 
 work=$(mktemp -d)
 pids=()
@@ -21,16 +23,12 @@ trap cleanup EXIT
 # start OUT PROG ARGS... - start a server (stdout to OUT, stderr to OUT.err); wait for its
 # "listening on" line; set pid and port.
 start() {
-    local out=$1 n=0
+    local out=$1
     shift
     "$@" >"$out" 2>"$out.err" </dev/null &
     pid=$!
     pids+=("$pid")
-    until grep -q '^listening on ' "$out"; do
-        [ $((n += 1)) -le 100 ] || { echo "demo: $* did not start" >&2 && exit 1; }
-        sleep 0.05
-    done
-    port=$(sed -n 's/^listening on .*://p' "$out")
+    port=$(kit_wait_port "$out" "$pid") || { echo "demo: $* did not start" >&2 && exit 1; }
 }
 
 # stop PID - SIGTERM, then wait for it; print its exit status.

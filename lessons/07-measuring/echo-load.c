@@ -6,10 +6,8 @@
  * and errors. A wrong byte or a failed connection is named on stderr and makes it exit 1:
  * a benchmark that hides its errors measures nothing.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,19 +46,6 @@ static void print_help(void)
            "                           request/reply)\n"
            "      --csv                print a CSV header and one row\n"
            "Exit status: 0, or 1 when any byte came back wrong or any connection failed.\n");
-}
-
-static int parse_seconds(const char *text, double *out)
-{
-    char *end;
-    double v;
-
-    errno = 0;
-    v = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !isfinite(v) || v <= 0 || v > MAX_SECONDS)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static unsigned parse_small(const char *text, unsigned max)
@@ -102,7 +87,7 @@ static struct options parse_options(int argc, char **argv)
             opt.cfg.requests = requests;
             break;
         case 'd':
-            if (parse_seconds(optarg, &opt.cfg.seconds) < 0)
+            if (args_parse_seconds(optarg, MAX_SECONDS, &opt.cfg.seconds) < 0)
                 die_usage(USAGE);
             timed = true;
             break;

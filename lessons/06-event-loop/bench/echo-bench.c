@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "net.h"
 
@@ -49,7 +50,8 @@ enum {
 };
 
 struct options {
-    unsigned long active, idle, size, seconds, rounds, hog, pid;
+    unsigned long active, idle, size, rounds, hog, pid;
+    double seconds;
     bool until_closed;
     const char *host, *port;
 };
@@ -156,19 +158,11 @@ static unsigned long long percentile(const struct bench *b, double q)
 
 static unsigned long parse_number(const char *text, unsigned long min, unsigned long max)
 {
-    unsigned long value = 0;
-    size_t i;
+    unsigned long long value;
 
-    for (i = 0; text[i] != '\0'; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            die_usage(usage);
-        value = value * 10 + (unsigned long)(text[i] - '0');
-        if (value > max)
-            die_usage(usage);
-    }
-    if (i == 0 || value < min)
+    if (args_parse_count(text, min, max, &value) < 0)
         die_usage(usage);
-    return value;
+    return (unsigned long)value;
 }
 
 static void parse_args(int argc, char **argv, struct options *opt)
@@ -197,7 +191,8 @@ static void parse_args(int argc, char **argv, struct options *opt)
             opt->size = parse_number(optarg, 1, MAX_SIZE);
             break;
         case 'd':
-            opt->seconds = parse_number(optarg, 1, 3600);
+            if (args_parse_seconds(optarg, 3600, &opt->seconds) < 0)
+                die_usage(usage);
             break;
         case 'n':
             opt->rounds = parse_number(optarg, 1, 1000000000);
@@ -521,7 +516,7 @@ static void measure(struct bench *b, unsigned long rss_start, unsigned long rss_
             b->waiting++;
     }
     if (b->opt.rounds == 0)
-        deadline = t0 + (long long)b->opt.seconds * 1000000000LL;
+        deadline = t0 + (long long)(b->opt.seconds * 1e9);
     run(b, deadline, true);
     print_results(b, (double)(now_ns() - t0) / 1e9, rss_start, rss_idle, rss_before);
 }

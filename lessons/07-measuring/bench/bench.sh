@@ -16,6 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 lesson=$(dirname "$here")
 root=$(cd "$lesson/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../../../common/listening.sh
+source "$root/common/listening.sh"
 seconds=${BENCH_SECONDS:-3}
 conns_list=${BENCH_CONNS:-1 10 100 1000}
 size=${BENCH_SIZE:-64}
@@ -49,34 +51,23 @@ die() {
     exit 1
 }
 
-# wait_for FILE REGEX PID - print the first match of REGEX in FILE once it appears (5 s).
-wait_for() {
-    local n=0
-    until grep -s -m1 -oE "$2" "$1"; do
-        kill -0 "$3" 2>/dev/null || return 1
-        [ $((n += 1)) -le 100 ] || return 1
-        sleep 0.05
-    done
-}
-
 # start NAME - start server NAME on a free port chosen by the kernel; sets $port.
 start() {
-    local name=$1 prog endpoint
+    local name=$1 prog
     if [ "$name" = socat ]; then
         # socat has no "listening on" line of ours, but -d -d logs the port it was given.
         socat -d -d TCP-LISTEN:0,bind=127.0.0.1,reuseaddr,fork,backlog=1024 PIPE \
             2>"$work/$name.err" </dev/null &
         pids+=($!)
-        endpoint=$(wait_for "$work/$name.err" 'listening on AF=2 [0-9.]+:[0-9]+' $!) ||
+        port=$(kit_wait_port "$work/$name.err" $!) ||
             die "socat did not start: $(cat "$work/$name.err")"
     else
         prog=$(find_program "$name")
         "$prog" -q 0 >"$work/$name.out" 2>"$work/$name.err" </dev/null &
         pids+=($!)
-        endpoint=$(wait_for "$work/$name.out" 'listening on [0-9.]+:[0-9]+' $!) ||
+        port=$(kit_wait_port "$work/$name.out" $!) ||
             die "$name did not start: $(cat "$work/$name.err")"
     fi
-    port=${endpoint##*:}
 }
 
 # find_program NAME - the built program NAME in some lesson directory.

@@ -20,6 +20,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 lesson=$(dirname "$here")
 root=$(cd "$lesson/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../../../common/listening.sh
+source "$root/common/listening.sh"
 server=${1:-echo-event-server}
 seconds=${CROSSCHECK_SECONDS:-3}
 rounds=${CROSSCHECK_ROUNDS:-3}
@@ -48,24 +50,17 @@ die() {
 
 # Start the server on port 0 and read the port it got (5 s at most); sets $port.
 start_server() {
-    local prog pattern n=0
+    local prog
     if [ "$server" = socat ]; then
+        # socat -d -d logs "listening on AF=2 ADDR:PORT" on stderr.
         socat -d -d TCP-LISTEN:0,bind=127.0.0.1,reuseaddr,fork PIPE 2>"$work/server" </dev/null &
-        pattern='listening on AF=2 [0-9.]+:[0-9]+'
     else
         for prog in "$root"/lessons/[0-9][0-9]-*/"$server" ''; do [ -x "$prog" ] && break; done
         [ -n "$prog" ] || die "$server is not built"
         "$prog" -q 0 >"$work/server" 2>/dev/null </dev/null &
-        pattern='listening on [0-9.]+:[0-9]+'
     fi
     pids+=($!)
-    until port=$(grep -s -m1 -oE "$pattern" "$work/server"); do
-        if ! kill -0 "${pids[0]}" 2>/dev/null || [ $((n += 1)) -gt 100 ]; then
-            die "$server did not start"
-        fi
-        sleep 0.05
-    done
-    port=${port##*:}
+    port=$(kit_wait_port "$work/server" $!) || die "$server did not start"
 }
 
 # kernel_sample - "NANOSECONDS BYTES": the clock, and the bytes the server's sockets on $port
