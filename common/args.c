@@ -14,7 +14,7 @@ int args_parse_count(const char *text, unsigned long long min, unsigned long lon
 
         if (*p < '0' || *p > '9')
             return -1;
-        if (value > (max - digit) / 10) /* value * 10 + digit would pass max */
+        if (digit > max || value > (max - digit) / 10) /* value * 10 + digit would pass max */
             return -1;
         value = value * 10 + digit;
     }

@@ -294,6 +294,7 @@ count_bad() {
 @test "args_parse_count: rejects values outside the range, also ones that overflow" {
     count_bad 0 1 10
     count_bad 11 1 10
+    count_bad 7 0 5 # one digit above a maximum under 9
     count_bad 18446744073709551616 0 18446744073709551615
     count_bad 99999999999999999999999 0 18446744073709551615
 }
