@@ -178,6 +178,11 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
     return fd;
 }
 
+bool net_accept_can_retry(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
 int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;

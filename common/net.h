@@ -7,6 +7,7 @@
 #ifndef KIT_NET_H
 #define KIT_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -32,6 +33,11 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
  * connection; fills peer when not NULL. Returns the new fd, or -1 with errno set (EINTR:
  * stop requested; EMFILE: out of descriptors) and err set. Event loops call accept4. */
 int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen);
+
+/* net_accept_can_retry - true for the accept() errors that say "not now": out of
+ * descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM). A server says so, pauses and
+ * tries again: the clients wait in the backlog, and one closing frees what was short. */
+bool net_accept_can_retry(int err);
 
 /* net_format_addr - write sa as "127.0.0.1:5000" or "[::1]:5000" into out (NET_ENDPOINT_LEN).
  * Returns out; never fails (unknown families print as "?"). */

@@ -30,6 +30,7 @@ load lib/echo_server_tests
 @test "echo-server: exits 0 on SIGTERM while a client is connected" { echo_test_sigterm_with_client; }
 @test "echo-server: serves a second client after the first leaves" { echo_test_second_client_queued; }
 @test "echo-server: --once exits 0 after its first client leaves" { echo_test_once; }
+@test "echo-server: out of descriptors, waits and says so once instead of exiting" { echo_test_out_of_descriptors_waits; }
 
 # ---- echo-server's own contract ---------------------------------------------------------
 

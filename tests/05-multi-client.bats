@@ -156,6 +156,7 @@ closed 127\.0\.0\.1:[0-9]+$'
 @test "echo-multi-server: -b :: serves IPv4 and IPv6" { echo_test_dual_stack_bind; }
 @test "echo-multi-server: a port in use is a one-line failure" { echo_test_port_in_use; }
 @test "echo-multi-server: a restarted server binds the same port at once" { echo_test_restart_after_stop; }
+@test "echo-multi-server: out of descriptors, keeps serving and says so once" { echo_test_out_of_descriptors_serves_others; }
 @test "echo-multi-server: SIGTERM with a client connected exits 0" { echo_test_sigterm_with_client; }
 @test "echo-multi-server: a client that never reads does not stop another being served" { echo_test_never_reads_while_another_served; }
 

@@ -236,34 +236,7 @@ time.sleep(30)
     stop_server
 }
 
-@test "echo-event-server: out of descriptors, keeps serving and says so once" {
-    [ -z "$VALGRIND" ] || skip "valgrind needs descriptors of its own below the limit"
-    # A hard limit of 16 descriptors: about ten clients exhaust them; the rest wait in the
-    # backlog, the server logs accept's EMFILE once and goes on serving the connected ones.
-    # When 25 of the 30 leave, the last one, still in the backlog, is accepted and served.
-    # shellcheck disable=SC2016 # "$0" "$@" are for the inner sh, not for this shell
-    start_server sh -c 'ulimit -n 16 && exec "$0" "$@"' echo-event-server 0
-    run timeout "$(tmo 15)" python3 -c '
-import socket, sys
-addr = ("127.0.0.1", int(sys.argv[1]))
-conns = [socket.create_connection(addr) for _ in range(30)]
-first = conns[0]
-first.sendall(b"still served\n")
-first.settimeout(5)
-print(first.recv(100).decode(), end="")
-for c in conns[:25]:
-    c.close()
-last = conns[-1]
-last.sendall(b"finally served\n")
-last.settimeout(5)
-print(last.recv(100).decode(), end="")
-' "$SERVER_PORT" 3>&-
-    assert_success
-    assert_output $'still served\nfinally served'
-    stop_server
-    run grep -c 'accept: Too many open files' "$SERVER_ERR"
-    assert_output 1
-}
+@test "echo-event-server: out of descriptors, keeps serving and says so once" { echo_test_out_of_descriptors_serves_others; }
 
 # ---- many connections -------------------------------------------------------------------------
 

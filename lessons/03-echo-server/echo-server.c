@@ -32,6 +32,9 @@ enum { BACKLOG = 128 };
  * few system calls; anything from 16 KiB up works as well. */
 enum { ECHO_BUF_SIZE = 64 * 1024 };
 
+/* Out of descriptors or memory, accept is tried again this often (milliseconds). */
+enum { ACCEPT_RETRY_MS = 100 };
+
 struct options {
     const char *addr; /* -b: address to bind */
     const char *port;
@@ -136,15 +139,28 @@ static int serve_client(int fd, const struct sockaddr_storage *peer, const struc
 }
 
 /* Accept and serve clients one after the other until a stop is requested (or, with --once,
- * the first client left). Returns 0, or -1 with err set when accept fails. */
+ * the first client left). Out of descriptors or memory: say so once, pause, try again.
+ * Returns 0, or -1 with err set when accept fails for good. */
 static int serve_clients(int listen_fd, const struct options *opt, char *err, size_t errlen)
 {
+    bool short_of_resources = false; /* said once per shortage, not once per pause */
+
     for (;;) {
         struct sockaddr_storage peer;
         int fd = net_accept(listen_fd, &peer, err, errlen);
 
+        if (fd < 0 && errno == EINTR)
+            return 0; /* SIGINT or SIGTERM */
+        if (fd < 0 && net_accept_can_retry(errno)) {
+            if (!short_of_resources)
+                diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
+            short_of_resources = true;
+            (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause */
+            continue;
+        }
         if (fd < 0)
-            return errno == EINTR ? 0 : -1;
+            return -1;
+        short_of_resources = false;
         if (serve_client(fd, &peer, opt) < 0 || opt->once)
             return 0;
     }

@@ -21,6 +21,9 @@
 
 static const char usage[] = "[-b ADDR] [--once] [-q] PORT";
 
+/* Out of descriptors or memory, accept is tried again this often (milliseconds). */
+enum { ACCEPT_RETRY_MS = 100 };
+
 struct options {
     const char *addr; /* -b: where to listen (default 127.0.0.1, loopback only) */
     const char *port;
@@ -89,6 +92,7 @@ static void serve_client(int fd, const struct sockaddr_storage *peer, bool quiet
 static void accept_loop(int listen_fd, const struct options *opt)
 {
     char err[NET_ERR_LEN];
+    bool short_of_resources = false; /* said once per shortage, not once per pause */
 
     for (;;) {
         struct sockaddr_storage peer;
@@ -96,12 +100,15 @@ static void accept_loop(int listen_fd, const struct options *opt)
         if (fd < 0) {
             if (errno == EINTR)
                 return; /* SIGINT or SIGTERM */
-            if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM)
+            if (!net_accept_can_retry(errno))
                 die("%s", err);
-            diag_warn("%s", err);
-            (void)sig_wait_fd(-1, 0, 100); /* a stop-aware pause: ppoll ignores fd -1 */
+            if (!short_of_resources)
+                diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
+            short_of_resources = true;
+            (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause: ppoll ignores fd -1 */
             continue;
         }
+        short_of_resources = false;
         serve_client(fd, &peer, opt->quiet);
         if (opt->once)
             return;

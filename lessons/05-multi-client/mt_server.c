@@ -33,6 +33,9 @@ enum { DEFAULT_MAX_CLIENTS = 1024, LARGEST_MAX_CLIENTS = 1000000 };
  * leaves a wide margin. Only the pages a thread touches cost memory either way. */
 enum { THREAD_STACK_SIZE = 256 * 1024 };
 
+/* Out of descriptors or memory, accept is tried again this often (milliseconds). */
+enum { ACCEPT_RETRY_MS = 100 };
+
 static const char busy_line[] = "Server busy, try again later.\n";
 
 struct options {
@@ -164,17 +167,12 @@ static void start_client(struct server *srv, int fd, const struct sockaddr_stora
 
 /* ---- the accept loop ------------------------------------------------------------------ */
 
-/* Errors that say "not now" (descriptors or memory run out): pause and try again. */
-static bool is_transient(int err)
-{
-    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
 /* Accept until a stop is requested; the loop never waits for a client, only for the next
  * connection. Ended threads are joined before each wait, so they do not pile up. */
 static void accept_loop(struct server *srv, int listen_fd)
 {
     char err[NET_ERR_LEN];
+    bool short_of_resources = false; /* said once per shortage, not once per pause */
 
     for (;;) {
         struct sockaddr_storage peer;
@@ -183,12 +181,15 @@ static void accept_loop(struct server *srv, int listen_fd)
         registry_reap(&srv->reg);
         fd = net_accept(listen_fd, &peer, err, sizeof err);
         if (fd >= 0) {
+            short_of_resources = false;
             start_client(srv, fd, &peer);
         } else if (errno == EINTR) {
             return; /* SIGINT or SIGTERM */
-        } else if (is_transient(errno)) {
-            diag_warn("%s", err);
-            (void)sig_wait_fd(-1, 0, 100); /* a stop-aware pause: ppoll ignores fd -1 */
+        } else if (net_accept_can_retry(errno)) {
+            if (!short_of_resources)
+                diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
+            short_of_resources = true;
+            (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause: ppoll ignores fd -1 */
         } else {
             die("%s", err);
         }

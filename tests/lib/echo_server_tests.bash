@@ -41,8 +41,13 @@
 # Valid only for CONCURRENT servers (lessons 05, 06):
 #   echo_test_never_reads_while_another_served  a client that never reads does not stop
 #                                    another client from being served meanwhile
+#   echo_test_out_of_descriptors_serves_others  with 16 descriptors and 30 clients: the
+#                                    connected ones are served, accept's EMFILE is logged
+#                                    once, and a client from the backlog is served later
 #
 # Valid only for ONE-AT-A-TIME servers (lesson 03):
+#   echo_test_out_of_descriptors_waits  with no descriptor left for a client: EMFILE logged
+#                                    once, the server waits (no exit), SIGTERM exits 0
 #   echo_test_second_client_queued   a second client waits in the backlog and is served
 #                                    right after the first leaves
 #   echo_test_once                   --once: exits 0 after its first client leaves
@@ -363,7 +368,58 @@ echo_test_never_reads_while_another_served() {
     stop_server
 }
 
+# echo_start_with_fd_limit N - echo_start with the descriptor limit (soft and hard) at N.
+echo_start_with_fd_limit() {
+    # shellcheck disable=SC2016 # "$0" "$@" are for the inner sh, not for this shell
+    start_server sh -c 'ulimit -n "$0" && exec "$@"' "$1" "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" 0
+}
+
+echo_test_out_of_descriptors_serves_others() {
+    [ -z "$VALGRIND" ] || skip "valgrind needs descriptors of its own below the limit"
+    # A limit of 16 descriptors: about ten clients exhaust them; the rest wait in the
+    # backlog, the server logs accept's EMFILE once and goes on serving the connected ones.
+    # When 25 of the 30 leave, the last one, still in the backlog, is accepted and served.
+    local -a ECHO_SERVER_ARGS=() # the log on: it must name the failure once
+    echo_start_with_fd_limit 16
+    run timeout "$(tmo 15)" python3 -c '
+import socket, sys
+addr = ("127.0.0.1", int(sys.argv[1]))
+conns = [socket.create_connection(addr) for _ in range(30)]
+first = conns[0]
+first.sendall(b"still served\n")
+first.settimeout(5)
+print(first.recv(100).decode(), end="")
+for c in conns[:25]:
+    c.close()
+last = conns[-1]
+last.sendall(b"finally served\n")
+last.settimeout(5)
+print(last.recv(100).decode(), end="")
+' "$SERVER_PORT" 3>&-
+    assert_success
+    assert_output $'still served\nfinally served'
+    stop_server
+    run grep -c 'accept: Too many open files' "$SERVER_ERR"
+    assert_output 1
+}
+
 # ---- valid only for one-at-a-time servers -------------------------------------------------
+
+echo_test_out_of_descriptors_waits() {
+    [ -z "$VALGRIND" ] || skip "valgrind needs descriptors of its own below the limit"
+    # 0, 1, 2 and the listening socket take all 4: no client can be accepted.
+    local -a ECHO_SERVER_ARGS=() # the log on: it must name the failure once
+    echo_start_with_fd_limit 4
+    timeout "$(tmo 5)" python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))  # the kernel completes it
+time.sleep(1)  # ten tries of accept
+' "$SERVER_PORT" 3>&-
+    kill -0 "$SERVER_PID" # still running
+    stop_server            # and SIGTERM still ends it with exit 0
+    run cat "$SERVER_ERR"
+    assert_output "$ECHO_SERVER: accept: Too many open files: trying again every 100 ms"
+}
 
 echo_test_second_client_queued() {
     local out=$BATS_TEST_TMPDIR/second.out pid
