@@ -158,7 +158,7 @@ static void start_client(struct server *srv, int fd, const struct sockaddr_stora
     if (rc != 0) {
         errno = rc;
         diag_warn("%s: cannot start a thread:", c->peer);
-        registry_leave(&srv->reg, c);
+        registry_abandon(&srv->reg, c);
         refuse(fd);
         log_event(srv, "closed", c->peer, "");
         free(c);

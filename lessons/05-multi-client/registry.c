@@ -83,6 +83,7 @@ int registry_add(struct registry *reg, struct conn *c)
     if (reg->count < reg->max) {
         push(&reg->live, c);
         reg->count++;
+        reg->threads++; /* its thread is about to start */
         rc = 0;
     }
     unlock(reg);
@@ -97,10 +98,20 @@ void registry_leave(struct registry *reg, struct conn *c)
     unlock(reg);
 }
 
+void registry_abandon(struct registry *reg, struct conn *c)
+{
+    lock(reg);
+    unlink_conn(&reg->live, c);
+    reg->count--;
+    reg->threads--;
+    unlock(reg);
+}
+
 void registry_done(struct registry *reg, struct conn *c)
 {
     lock(reg);
     push(&reg->done, c);
+    reg->threads--;
     check(pthread_cond_signal(&reg->finished), "pthread_cond_signal");
     unlock(reg);
 }
@@ -135,9 +146,11 @@ void registry_stop(struct registry *reg)
      * unlike close(), leaves the descriptor to its thread, which closes it itself. */
     for (struct conn *c = reg->live; c != NULL; c = c->next)
         (void)shutdown(c->fd, SHUT_RDWR);
+    /* Not "until the live list is empty": a thread that has left it may still be closing
+     * its socket and logging, and must be joined like the others. */
     for (;;) {
         struct conn *done = reg->done;
-        if (done == NULL && reg->live == NULL)
+        if (done == NULL && reg->threads == 0)
             break;
         if (done == NULL) {
             check(pthread_cond_wait(&reg->finished, &reg->lock), "pthread_cond_wait");

@@ -35,6 +35,9 @@ struct registry {
     struct conn *done;       /* threads that have ended (or are ending): to join */
     size_t count;            /* length of the live list */
     size_t max;              /* the most live connections allowed */
+    size_t threads;          /* threads started that have not yet called registry_done:
+                              * after registry_leave a thread is in neither list while it
+                              * closes and logs, and a stop must still wait for it */
 };
 
 /* registry_init - an empty registry allowing max live connections. Returns 0, or -1 with
@@ -48,10 +51,14 @@ void registry_destroy(struct registry *reg);
  * when the server is full. */
 int registry_add(struct registry *reg, struct conn *c);
 
-/* registry_leave - c's conversation is over (called by its thread, or by the accept loop
- * when the thread could not start): c is no longer live, so no one will shut down c->fd
- * and its owner may close it; its slot is free for the next client. */
+/* registry_leave - c's conversation is over (called by its thread): c is no longer live,
+ * so no one will shut down c->fd and the thread may close it; its slot is free for the next
+ * client. The thread must still call registry_done. */
 void registry_leave(struct registry *reg, struct conn *c);
+
+/* registry_abandon - c's thread could not be started (called by the accept loop): forget c
+ * as registry_leave and registry_done together would; its owner closes and frees it. */
+void registry_abandon(struct registry *reg, struct conn *c);
 
 /* registry_done - called by c's own thread as its last act: c may now be joined and freed. */
 void registry_done(struct registry *reg, struct conn *c);
