@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -176,6 +177,31 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
     if (fd < 0)
         snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port, strerror(saved_errno));
     return fd;
+}
+
+void net_linger(int fd, int limit_ms)
+{
+    struct timespec start, now;
+    char discard[4096];
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (shutdown(fd, SHUT_WR) < 0)
+        return; /* not connected any more: nothing to protect */
+    for (;;) {
+        long long waited;
+        ssize_t n;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        waited =
+            (long long)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (waited >= limit_ms || sig_wait_fd(fd, POLLIN, (int)(limit_ms - waited)) <= 0)
+            return; /* the peer took too long, a stop was requested, or poll failed */
+        n = recv(fd, discard, sizeof discard, MSG_DONTWAIT);
+        if (n == 0)
+            return; /* the peer has read everything and closed: nothing will be reset */
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return; /* reset: the peer is gone already */
+    }
 }
 
 bool net_accept_can_retry(int err)

@@ -39,6 +39,16 @@ int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t e
  * tries again: the clients wait in the backlog, and one closing frees what was short. */
 bool net_accept_can_retry(int err);
 
+/* How long a server lingers before closing a connection it ended (see net_linger). */
+enum { NET_LINGER_MS = 1000 };
+
+/* net_linger - before closing a connection the server chose to end (a blocking socket):
+ * half-close it (a FIN follows the last reply), then read and drop what the peer still
+ * sends until it closes too, for at most limit_ms (stop-aware). The caller closes fd.
+ * Why: close() with unread input makes the kernel send a reset, and a reset destroys the
+ * replies the peer has not received yet ("Bye." included). */
+void net_linger(int fd, int limit_ms);
+
 /* net_format_addr - write sa as "127.0.0.1:5000" or "[::1]:5000" into out (NET_ENDPOINT_LEN).
  * Returns out; never fails (unknown families print as "?"). */
 char *net_format_addr(const struct sockaddr *sa, char *out, size_t outlen);

@@ -141,6 +141,8 @@ java_listening() {
 @test "kk-server: a 4096-byte line is still a line" { kk_test_line_of_4096_accepted; }
 @test "kk-server: a client that resets mid-joke is forgotten quietly" { kk_test_reset_mid_joke; }
 @test "kk-server: a client that half-closes mid-joke gets its replies, then EOF" { kk_test_eof_mid_joke; }
+@test "kk-server: \"Bye.\" arrives although the client sent more than the server read" { kk_test_bye_survives_unread_input; }
+@test "kk-server: after \"Bye.\" it waits at most about a second for the client to close" { kk_test_linger_is_bounded; }
 
 # ---- kk-server: its own behaviour ---------------------------------------------------------
 

@@ -44,6 +44,8 @@ USAGE='usage: kk-multi-server [-b ADDR] [--max-clients N] [-q] PORT'
 @test "kk-multi-server: a 4096-byte line is still a line" { kk_test_line_of_4096_accepted; }
 @test "kk-multi-server: a client that resets mid-joke is forgotten quietly" { kk_test_reset_mid_joke; }
 @test "kk-multi-server: a client that half-closes mid-joke gets its replies, then EOF" { kk_test_eof_mid_joke; }
+@test "kk-multi-server: \"Bye.\" arrives although the client sent more than the server read" { kk_test_bye_survives_unread_input; }
+@test "kk-multi-server: after \"Bye.\" it waits at most about a second for the client to close" { kk_test_linger_is_bounded; }
 
 # ---- kk-multi-server: what only a concurrent server can do --------------------------------
 

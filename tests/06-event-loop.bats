@@ -60,6 +60,8 @@ BENCH=$(kit_program_dir "$KIT_ROOT/lessons/06-event-loop")/bench/echo-bench
 @test "kk-event-server: accepts a line of exactly 4096 bytes" { kk_test_line_of_4096_accepted; }
 @test "kk-event-server: a reset mid-joke is no error" { kk_test_reset_mid_joke; }
 @test "kk-event-server: a half-close mid-joke gets its replies, then EOF" { kk_test_eof_mid_joke; }
+@test "kk-event-server: \"Bye.\" arrives although the client sent more than the server read" { kk_test_bye_survives_unread_input; }
+@test "kk-event-server: after \"Bye.\" it waits at most about a second for the client to close" { kk_test_linger_is_bounded; }
 @test "kk-event-server: a silent client does not block another" { kk_test_silent_client_does_not_block; }
 @test "kk-event-server: 200 clients at once each complete a joke" { kk_test_200_concurrent_jokes; }
 @test "kk-event-server: a reset does not disturb the other clients" { kk_test_reset_does_not_disturb_others; }

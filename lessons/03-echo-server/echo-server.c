@@ -143,7 +143,7 @@ static int serve_client(int fd, const struct sockaddr_storage *peer, const struc
  * Returns 0, or -1 with err set when accept fails for good. */
 static int serve_clients(int listen_fd, const struct options *opt, char *err, size_t errlen)
 {
-    bool short_of_resources = false; /* said once per shortage, not once per pause */
+    bool shortage_told = false; /* said once: a log line per pause would flood stderr */
 
     for (;;) {
         struct sockaddr_storage peer;
@@ -152,15 +152,14 @@ static int serve_clients(int listen_fd, const struct options *opt, char *err, si
         if (fd < 0 && errno == EINTR)
             return 0; /* SIGINT or SIGTERM */
         if (fd < 0 && net_accept_can_retry(errno)) {
-            if (!short_of_resources)
+            if (!shortage_told)
                 diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
-            short_of_resources = true;
+            shortage_told = true;
             (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause */
             continue;
         }
         if (fd < 0)
             return -1;
-        short_of_resources = false;
         if (serve_client(fd, &peer, opt) < 0 || opt->once)
             return 0;
     }

@@ -80,7 +80,9 @@ static void serve_client(int fd, const struct sockaddr_storage *peer, bool quiet
     net_format_addr((const struct sockaddr *)peer, name, sizeof name);
     if (!quiet)
         fprintf(stderr, "connection from %s\n", name);
-    if (kk_session_run(fd) < 0)
+    if (kk_session_run(fd) == 0)
+        net_linger(fd, NET_LINGER_MS); /* after "Bye.": let it arrive before we close */
+    else
         kk_session_report(name, errno);
     close(fd);
     if (!quiet)
@@ -92,7 +94,7 @@ static void serve_client(int fd, const struct sockaddr_storage *peer, bool quiet
 static void accept_loop(int listen_fd, const struct options *opt)
 {
     char err[NET_ERR_LEN];
-    bool short_of_resources = false; /* said once per shortage, not once per pause */
+    bool shortage_told = false; /* said once: a log line per pause would flood stderr */
 
     for (;;) {
         struct sockaddr_storage peer;
@@ -102,13 +104,12 @@ static void accept_loop(int listen_fd, const struct options *opt)
                 return; /* SIGINT or SIGTERM */
             if (!net_accept_can_retry(errno))
                 die("%s", err);
-            if (!short_of_resources)
+            if (!shortage_told)
                 diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
-            short_of_resources = true;
+            shortage_told = true;
             (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause: ppoll ignores fd -1 */
             continue;
         }
-        short_of_resources = false;
         serve_client(fd, &peer, opt->quiet);
         if (opt->once)
             return;

@@ -114,8 +114,12 @@ static void *client_thread(void *arg)
     struct conn *c = arg;
     struct server *srv = c->server;
 
-    if (srv->service->serve(c->fd) < 0)
+    if (srv->service->serve(c->fd) == 0) {
+        registry_free_slot(&srv->reg, c); /* over: room for the next client already */
+        net_linger(c->fd, NET_LINGER_MS); /* but the last reply must arrive before we close */
+    } else {
         srv->service->report(c->peer, errno);
+    }
     registry_leave(&srv->reg, c); /* from now on nobody else touches c->fd */
     close(c->fd);
     log_event(srv, "closed", c->peer, "");
@@ -172,7 +176,7 @@ static void start_client(struct server *srv, int fd, const struct sockaddr_stora
 static void accept_loop(struct server *srv, int listen_fd)
 {
     char err[NET_ERR_LEN];
-    bool short_of_resources = false; /* said once per shortage, not once per pause */
+    bool shortage_told = false; /* said once: a log line per pause would flood stderr */
 
     for (;;) {
         struct sockaddr_storage peer;
@@ -181,14 +185,13 @@ static void accept_loop(struct server *srv, int listen_fd)
         registry_reap(&srv->reg);
         fd = net_accept(listen_fd, &peer, err, sizeof err);
         if (fd >= 0) {
-            short_of_resources = false;
             start_client(srv, fd, &peer);
         } else if (errno == EINTR) {
             return; /* SIGINT or SIGTERM */
         } else if (net_accept_can_retry(errno)) {
-            if (!short_of_resources)
+            if (!shortage_told)
                 diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
-            short_of_resources = true;
+            shortage_told = true;
             (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause: ppoll ignores fd -1 */
         } else {
             die("%s", err);

@@ -90,11 +90,26 @@ int registry_add(struct registry *reg, struct conn *c)
     return rc;
 }
 
+/* The caller holds the lock. */
+static void free_slot(struct registry *reg, struct conn *c)
+{
+    if (!c->slot_freed)
+        reg->count--;
+    c->slot_freed = true;
+}
+
+void registry_free_slot(struct registry *reg, struct conn *c)
+{
+    lock(reg);
+    free_slot(reg, c);
+    unlock(reg);
+}
+
 void registry_leave(struct registry *reg, struct conn *c)
 {
     lock(reg);
     unlink_conn(&reg->live, c);
-    reg->count--;
+    free_slot(reg, c);
     unlock(reg);
 }
 
@@ -102,7 +117,7 @@ void registry_abandon(struct registry *reg, struct conn *c)
 {
     lock(reg);
     unlink_conn(&reg->live, c);
-    reg->count--;
+    free_slot(reg, c);
     reg->threads--;
     unlock(reg);
 }

@@ -13,6 +13,7 @@
 #define MT_REGISTRY_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "net.h"
@@ -25,7 +26,8 @@ struct conn {
     pthread_t thread;
     int fd;
     char peer[NET_ENDPOINT_LEN];
-    void *server; /* what the thread needs besides fd (the skeleton's struct) */
+    void *server;    /* what the thread needs besides fd (the skeleton's struct) */
+    bool slot_freed; /* registry_free_slot: no longer counted against max */
 };
 
 struct registry {
@@ -50,6 +52,10 @@ void registry_destroy(struct registry *reg);
 /* registry_add - count c as live, unless max connections are live already. Returns 0, or -1
  * when the server is full. */
 int registry_add(struct registry *reg, struct conn *c);
+
+/* registry_free_slot - c's conversation is over but its socket is still open (it lingers,
+ * see net_linger): its slot is free for the next client, and a stop still reaches it. */
+void registry_free_slot(struct registry *reg, struct conn *c);
 
 /* registry_leave - c's conversation is over (called by its thread): c is no longer live,
  * so no one will shut down c->fd and the thread may close it; its slot is free for the next

@@ -47,6 +47,11 @@ struct watch {
     int fd;
 };
 
+/* Connections in order, oldest first (a doubly linked list through older/newer). */
+struct conn_list {
+    struct ev_conn *oldest, *newest;
+};
+
 /* Everything the loop knows about one client. With a thread per client (lesson 05) this
  * lived on the thread's stack; here it must survive between wake-ups, so it is a block. */
 struct ev_conn {
@@ -56,9 +61,12 @@ struct ev_conn {
     bool read_done;                /* EOF seen, or closing: never read again */
     bool read_paused;              /* the output buffer filled up: read once it is empty */
     bool broken;                   /* the peer is gone or a handler failed: close now */
+    bool server_ends;              /* ev_close_when_flushed: linger once all is sent */
+    bool lingering;                /* half-closed, dropping input until the client closes */
     int error;                     /* why the peer is gone (errno), for the log; or 0 */
     long long last_active;         /* ms, CLOCK_MONOTONIC: last byte in or out */
-    struct ev_conn *older, *newer; /* the activity list, least recently active first */
+    long long linger_until;        /* ms: when lingering gives up and closes anyway */
+    struct ev_conn *older, *newer; /* in the activity list, or else the lingering list */
     struct outbuf out;
     char peer[NET_ENDPOINT_LEN];
     max_align_t state[]; /* the handlers' per-connection state (state_size bytes) */
@@ -74,7 +82,9 @@ struct ev_loop {
     bool stop;
     long long now; /* ms, read once per wake-up */
     size_t nconns;
-    struct ev_conn *oldest, *newest;
+    size_t nlingering;          /* of nconns: over, closing; not counted against --max-clients */
+    struct conn_list active;    /* least recently active first: idle clients at its head */
+    struct conn_list lingering; /* first to give up first: they all linger as long */
     const struct ev_handlers *h;
     struct ev_options opt;
     char inbuf[EV_READ_MAX]; /* one read buffer for all: one thread reads at a time */
@@ -88,39 +98,41 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the activity list: oldest first, so idle clients are found at its head ---- */
+/* ---- the two lists: oldest first, so the next to time out is at the head ---------- */
 
-static void list_remove(struct ev_loop *loop, struct ev_conn *c)
+static void list_remove(struct conn_list *list, struct ev_conn *c)
 {
     if (c->older != NULL)
         c->older->newer = c->newer;
     else
-        loop->oldest = c->newer;
+        list->oldest = c->newer;
     if (c->newer != NULL)
         c->newer->older = c->older;
     else
-        loop->newest = c->older;
+        list->newest = c->older;
     c->older = c->newer = NULL;
 }
 
-static void list_append(struct ev_loop *loop, struct ev_conn *c)
+static void list_append(struct conn_list *list, struct ev_conn *c)
 {
-    c->older = loop->newest;
+    c->older = list->newest;
     c->newer = NULL;
-    if (loop->newest != NULL)
-        loop->newest->newer = c;
+    if (list->newest != NULL)
+        list->newest->newer = c;
     else
-        loop->oldest = c;
-    loop->newest = c;
+        list->oldest = c;
+    list->newest = c;
 }
 
 /* Traffic on c: it becomes the most recently active connection. */
 static void touch(struct ev_conn *c)
 {
+    struct conn_list *active = &c->loop->active;
+
     c->last_active = c->loop->now;
-    if (c->loop->newest != c) {
-        list_remove(c->loop, c);
-        list_append(c->loop, c);
+    if (active->newest != c) {
+        list_remove(active, c);
+        list_append(active, c);
     }
 }
 
@@ -197,7 +209,7 @@ static void accept_clients(struct ev_loop *loop)
             pause_accepting(loop, errno); /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
             return;
         }
-        if (loop->opt.max_clients > 0 && loop->nconns >= loop->opt.max_clients) {
+        if (loop->opt.max_clients > 0 && loop->nconns - loop->nlingering >= loop->opt.max_clients) {
             refuse(loop, fd, &peer);
             continue;
         }
@@ -220,8 +232,10 @@ static void conn_close(struct ev_conn *c)
         loop->h->on_close(c);
     close(c->watch.fd); /* also takes it out of epoll: the descriptor was never duplicated */
     outbuf_free(&c->out);
-    list_remove(loop, c);
+    list_remove(c->lingering ? &loop->lingering : &loop->active, c);
     loop->nconns--;
+    if (c->lingering)
+        loop->nlingering--;
     if (!loop->opt.quiet && c->error != 0)
         fprintf(stderr, "closed %s: %s\n", c->peer, strerror(c->error));
     else if (!loop->opt.quiet)
@@ -230,19 +244,32 @@ static void conn_close(struct ev_conn *c)
     resume_accepting(loop); /* a descriptor is free again */
 }
 
-/* After every event: close c if it is finished, else tell epoll what c waits for now.
- * This is the one place that decides; the handlers only queue output. */
-static void conn_update(struct ev_conn *c)
+/* The server ended c and its last reply is sent: half-close (a FIN follows the reply)
+ * and keep reading, dropping what comes, until the client closes too or NET_LINGER_MS
+ * pass. Closing at once with unread input would make the kernel send a reset, and a reset
+ * destroys the replies the client has not received yet ("Bye." included). */
+static int start_lingering(struct ev_conn *c)
 {
     struct ev_loop *loop = c->loop;
-    size_t pending = outbuf_pending(&c->out);
+
+    if (shutdown(c->watch.fd, SHUT_WR) < 0)
+        return -1;
+    list_remove(&loop->active, c);
+    c->lingering = true;
+    loop->nlingering++;
+    c->linger_until = loop->now + NET_LINGER_MS;
+    list_append(&loop->lingering, c);
+    return 0;
+}
+
+/* What epoll should watch on c now. */
+static uint32_t wanted_events(struct ev_conn *c, size_t pending)
+{
     uint32_t want = 0;
 
-    if (c->broken || (c->read_done && pending == 0)) {
-        conn_close(c);
-        return;
-    }
-    if (outbuf_room(&c->out) < loop->h->out_per_in)
+    if (c->lingering)
+        return EPOLLIN; /* only for the client's close (or its last bytes, to drop) */
+    if (outbuf_room(&c->out) < c->loop->h->out_per_in)
         c->read_paused = true; /* backpressure: the client must read before it may send */
     else if (pending == 0)
         c->read_paused = false; /* drained: read again */
@@ -250,6 +277,26 @@ static void conn_update(struct ev_conn *c)
         want |= EPOLLIN;
     if (pending > 0)
         want |= EPOLLOUT; /* only while output waits: a writable socket is the usual case */
+    return want;
+}
+
+/* After every event: close c if it is finished, else tell epoll what c waits for now.
+ * This is the one place that decides; the handlers only queue output. */
+static void conn_update(struct ev_conn *c)
+{
+    struct ev_loop *loop = c->loop;
+    size_t pending = outbuf_pending(&c->out);
+    uint32_t want;
+
+    if (c->broken || (c->read_done && pending == 0 && !c->server_ends)) {
+        conn_close(c);
+        return;
+    }
+    if (c->server_ends && pending == 0 && !c->lingering && start_lingering(c) < 0) {
+        conn_close(c);
+        return;
+    }
+    want = wanted_events(c, pending);
     if (want != c->events) {
         struct epoll_event ev = {.events = want, .data.ptr = &c->watch};
         if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, c->watch.fd, &ev) < 0) {
@@ -301,10 +348,24 @@ static void conn_write(struct ev_conn *c)
     }
 }
 
+/* Lingering: read and drop; the client's EOF (or a reset) ends it. */
+static void drop_input(struct ev_conn *c)
+{
+    ssize_t n = read(c->watch.fd, c->loop->inbuf, sizeof c->loop->inbuf);
+
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        c->broken = true; /* done: close, with nothing to report */
+}
+
 /* epoll reported c. EPOLLERR and EPOLLHUP are always reported: the next read or write
  * returns the error, which closes the connection. */
 static void conn_event(struct ev_conn *c, uint32_t events)
 {
+    if (c->lingering) {
+        drop_input(c);
+        conn_update(c);
+        return;
+    }
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && outbuf_pending(&c->out) > 0)
         conn_write(c);
     if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && (c->events & EPOLLIN) && !c->broken &&
@@ -335,7 +396,7 @@ static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storag
     }
     c->events = EPOLLIN;
     c->last_active = loop->now;
-    list_append(loop, c);
+    list_append(&loop->active, c);
     loop->nconns++;
     if (!loop->opt.quiet)
         fprintf(stderr, "connection from %s\n", c->peer);
@@ -392,6 +453,7 @@ int ev_send(struct ev_conn *conn, const void *data, size_t len)
 void ev_close_when_flushed(struct ev_conn *conn)
 {
     conn->read_done = true;
+    conn->server_ends = true;
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
@@ -409,7 +471,7 @@ static void read_signals(struct ev_loop *loop)
 static void close_idle(struct ev_loop *loop)
 {
     long long limit = (long long)loop->opt.idle_timeout * 1000;
-    struct ev_conn *c = loop->oldest;
+    struct ev_conn *c = loop->active.oldest;
 
     while (loop->opt.idle_timeout > 0 && c != NULL && loop->now - c->last_active >= limit) {
         struct ev_conn *newer = c->newer; /* read before c is freed */
@@ -420,14 +482,29 @@ static void close_idle(struct ev_loop *loop)
     }
 }
 
-/* How long epoll_wait may sleep: until the oldest client's idle deadline, or until the
- * next accept() retry, or forever (-1). */
+/* Close the lingering connections whose client has not closed in NET_LINGER_MS. */
+static void close_lingering(struct ev_loop *loop)
+{
+    struct ev_conn *c = loop->lingering.oldest;
+
+    while (c != NULL && loop->now >= c->linger_until) {
+        struct ev_conn *newer = c->newer; /* read before c is freed */
+        conn_close(c);
+        c = newer;
+    }
+}
+
+/* How long epoll_wait may sleep: until the oldest client's idle deadline, the first end of
+ * lingering, or the next accept() retry, whichever comes first; or forever (-1). */
 static int wait_ms(const struct ev_loop *loop)
 {
     long long deadline = -1, left;
 
-    if (loop->opt.idle_timeout > 0 && loop->oldest != NULL)
-        deadline = loop->oldest->last_active + (long long)loop->opt.idle_timeout * 1000;
+    if (loop->opt.idle_timeout > 0 && loop->active.oldest != NULL)
+        deadline = loop->active.oldest->last_active + (long long)loop->opt.idle_timeout * 1000;
+    if (loop->lingering.oldest != NULL &&
+        (deadline < 0 || loop->lingering.oldest->linger_until < deadline))
+        deadline = loop->lingering.oldest->linger_until;
     if (loop->accept_retry_at > 0 && (deadline < 0 || loop->accept_retry_at < deadline))
         deadline = loop->accept_retry_at;
     if (deadline < 0)
@@ -473,6 +550,7 @@ int ev_loop_run(struct ev_loop *loop, char *err, size_t errlen)
         for (int i = 0; i < n; i++)
             dispatch(loop, &events[i]);
         close_idle(loop);
+        close_lingering(loop);
         if (loop->accept_retry_at > 0 && loop->now >= loop->accept_retry_at)
             resume_accepting(loop);
         if (loop->opt.once && loop->served_one && loop->nconns == 0)
@@ -536,15 +614,21 @@ struct ev_loop *ev_loop_new(int listen_fd, const struct ev_handlers *handlers,
     return loop;
 }
 
+static void close_all(struct conn_list *list)
+{
+    for (struct ev_conn *c = list->oldest, *newer; c != NULL; c = newer) {
+        newer = c->newer; /* read before c is freed */
+        conn_close(c);
+    }
+}
+
 void ev_loop_free(struct ev_loop *loop)
 {
     if (loop == NULL)
         return;
     loop->accept_retry_at = 0; /* closing is no reason to accept again */
-    for (struct ev_conn *c = loop->oldest, *newer; c != NULL; c = newer) {
-        newer = c->newer; /* read before c is freed */
-        conn_close(c);
-    }
+    close_all(&loop->active);
+    close_all(&loop->lingering);
     close(loop->listener.fd);
     if (loop->signals.fd >= 0)
         close(loop->signals.fd);

@@ -67,8 +67,9 @@ const char *ev_peer(const struct ev_conn *conn);
  * overflow: the handler sent more than out_per_in allows); the connection then closes. */
 int ev_send(struct ev_conn *conn, const void *data, size_t len);
 
-/* ev_close_when_flushed - read nothing more from the client; close the connection once
- * everything queued for it has been sent. */
+/* ev_close_when_flushed - read nothing more from the client; once everything queued for
+ * it has been sent, half-close the connection and close it when the client closes too
+ * (its input dropped meanwhile), or after NET_LINGER_MS: see start_lingering. */
 void ev_close_when_flushed(struct ev_conn *conn);
 
 #endif

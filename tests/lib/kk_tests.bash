@@ -45,6 +45,10 @@
 #                                     client is served
 #   kk_test_eof_mid_joke              a client that half-closes mid-joke gets the replies to
 #                                     what it sent, then EOF; nothing logged; server goes on
+#   kk_test_bye_survives_unread_input  the client sends its "n" and 6,000 more bytes at
+#                                    once, then reads: "Bye." and EOF still arrive, no reset
+#   kk_test_linger_is_bounded         a client that keeps sending after "Bye." and never
+#                                    closes is closed by the server about 1 s later
 #
 # Valid only for CONCURRENT servers (lessons 05, 06):
 #   kk_test_silent_client_does_not_block  A stays silent mid-joke while B tells a whole joke
@@ -443,6 +447,58 @@ kk_test_reset_mid_joke() {
     kk_assert_served
     run cat "$SERVER_ERR"
     assert_output ''
+    stop_server
+}
+
+kk_test_bye_survives_unread_input() {
+    kk_start
+    # The server stops reading after "Bye.", so the 3,000 "z" lines are never read. A
+    # plain close() with them unread sends a reset, which destroys the replies the client
+    # has not yet taken in: the server must half-close, drop the rest and close after it.
+    run timeout "$(tmo 15)" python3 -c '
+import socket, sys, threading, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+payload = b"Who\x27s there?\nTurnip who?\nn\n" + b"z\n" * 3000
+threading.Thread(target=s.sendall, args=(payload,), daemon=True).start()
+time.sleep(1)  # let the server answer, meet the unread input and close
+got = b""
+while True:
+    chunk = s.recv(4096)  # ConnectionResetError here is the failure this test is about
+    if not chunk:
+        break
+    got += chunk
+sys.stdout.write(got.decode())
+' "$SERVER_PORT" 3>&-
+    assert_success
+    assert_output "$(printf '%b' "$KK_KNOCK" 'Turnip\n' "$KK_TURNIP_PUNCH" "$KK_BYE")"
+    stop_server
+}
+
+kk_test_linger_is_bounded() {
+    local -a KK_SERVER_ARGS=() # the log on: its "closed" line is what this test waits for
+    kk_start
+    run timeout "$(tmo 15)" python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"Who\x27s there?\nTurnip who?\nn\n")
+got = b""
+while not got.endswith(b"Bye.\n"):
+    got += s.recv(4096)
+bye = time.monotonic()
+while time.monotonic() - bye < 3:  # keep sending, never close
+    if b"closed" in open(sys.argv[2], "rb").read():
+        print("closed after %.1f s" % (time.monotonic() - bye))
+        break
+    try:
+        s.send(b"z\n")
+    except OSError:
+        pass  # the server has closed: a reset answers what we send
+    time.sleep(0.05)
+else:
+    sys.exit("the server was still lingering after 3 s")
+' "$SERVER_PORT" "$SERVER_ERR" 3>&-
+    assert_success
+    assert_output --regexp '^closed after [0-2]\.[0-9] s$'
     stop_server
 }
 
