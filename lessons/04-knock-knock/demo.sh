@@ -23,8 +23,8 @@ wait_listening() {
 
 if [ "${1:-}" = --trace ]; then
     command -v strace >/dev/null || { echo "demo: strace is not installed" >&2; exit 1; }
-    echo "\$ strace -f -e trace=socket,setsockopt,bind,listen,accept4,read,write,sendto,close ./kk-server --once -q 0"
-    strace -f -o "$log" -e trace=socket,setsockopt,bind,listen,accept4,read,write,sendto,close \
+    echo "\$ strace -f -e trace=socket,setsockopt,bind,listen,accept4,read,write,sendto,shutdown,recvfrom,close ./kk-server --once -q 0"
+    strace -f -o "$log" -e trace=socket,setsockopt,bind,listen,accept4,read,write,sendto,shutdown,recvfrom,close \
         ./kk-server --once -q 0 >"$out" &
     pid=$!
     wait_listening
