@@ -228,6 +228,14 @@ kk-client: input ended before the server said Bye."
     stop_server
 }
 
+@test "kk-client: notices at once a server that hangs up while it waits for your line" {
+    fake_server 0 # says "Knock! Knock!" and closes at once
+    # stdin stays open and silent for 10 s: a client that only watched stdin would wait it out.
+    run timeout "$(tmo 5)" kk-client 127.0.0.1 "$FAKE_PORT" < <(sleep 10 3>&-)
+    assert_failure 1 # not 124: timeout did not have to end it
+    assert_output $'Server: Knock! Knock!\nkk-client: server closed the connection'
+}
+
 @test "kk-client: a server closing before Bye. is an error" {
     fake_server 1
     run timeout "$(tmo 5)" kk-client 127.0.0.1 "$FAKE_PORT" < <(kk_transcript_input)

@@ -3,9 +3,12 @@
  * For every line the server sends it prints "Server: LINE"; unless that line is "Bye."
  * it reads one line from stdin, prints "Client: LINE" and sends it. Unlike the Java
  * client it never hangs: when stdin ends first it half-closes the connection (so the
- * server sees EOF and hangs up), prints what the server still sends, and fails.
+ * server sees EOF and hangs up), prints what the server still sends, and fails; when the
+ * server hangs up while it waits for your line, it says so at once and fails.
  */
+#define _GNU_SOURCE /* POLLRDHUP: the peer has closed its side (Linux) */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -114,6 +117,44 @@ static int input_ended(struct client *c)
     return EXIT_RUNTIME;
 }
 
+/* Wait for your next line, watching the server meanwhile. Returns 1 when stdin has
+ * something to read (a line, EOF or an error: the reader will say), 0 when the server
+ * hung up first, -1 with errno set. Only the hang-up is watched on the socket, not
+ * POLLIN: a server that spoke out of turn would otherwise wake us again and again. */
+static int wait_for_input(struct client *c)
+{
+    struct pollfd fds[2] = {
+        {.fd = STDIN_FILENO, .events = POLLIN},
+        {.fd = c->fd, .events = POLLRDHUP},
+    };
+
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (fds[0].revents != 0)
+            return 1;
+        if (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
+            return 0;
+    }
+}
+
+/* The server hung up while we waited for your line: print what it still sent, then fail. */
+static int server_left(struct client *c)
+{
+    char *line;
+    size_t len;
+    int rc;
+
+    while ((rc = next_line(&c->server, "receive", &line, &len)) > 0)
+        print_line("Server", line, len);
+    if (rc == 0)
+        diag_warn("server closed the connection");
+    return EXIT_RUNTIME;
+}
+
 /* Relay lines until "Bye." or until either side ends early. Returns the exit status. */
 static int converse(struct client *c)
 {
@@ -125,6 +166,16 @@ static int converse(struct client *c)
         print_line("Server", line, len);
         if (is_bye(line, len))
             return EXIT_SUCCESS;
+        /* Nothing typed ahead: wait for it, and notice a server that leaves meanwhile. */
+        if (io_lines_pending(&c->input.lines) == 0 && !c->input.eof) {
+            rc = wait_for_input(c);
+            if (rc < 0) {
+                diag_warn("poll:");
+                return EXIT_RUNTIME;
+            }
+            if (rc == 0)
+                return server_left(c);
+        }
         rc = next_line(&c->input, "input", &line, &len);
         if (rc < 0)
             return EXIT_RUNTIME;
