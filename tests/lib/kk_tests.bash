@@ -477,6 +477,7 @@ sys.stdout.write(got.decode())
 kk_test_linger_is_bounded() {
     local -a KK_SERVER_ARGS=() # the log on: its "closed" line is what this test waits for
     kk_start
+    # The server lingers 1 s at most; "closed" must follow "Bye." well within 3 s (scaled).
     run timeout "$(tmo 15)" python3 -c '
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -485,9 +486,9 @@ got = b""
 while not got.endswith(b"Bye.\n"):
     got += s.recv(4096)
 bye = time.monotonic()
-while time.monotonic() - bye < 3:  # keep sending, never close
+while time.monotonic() - bye < float(sys.argv[3]):  # keep sending, never close
     if b"closed" in open(sys.argv[2], "rb").read():
-        print("closed after %.1f s" % (time.monotonic() - bye))
+        print("closed")
         break
     try:
         s.send(b"z\n")
@@ -495,10 +496,10 @@ while time.monotonic() - bye < 3:  # keep sending, never close
         pass  # the server has closed: a reset answers what we send
     time.sleep(0.05)
 else:
-    sys.exit("the server was still lingering after 3 s")
-' "$SERVER_PORT" "$SERVER_ERR" 3>&-
+    sys.exit("the server was still lingering after %s s" % sys.argv[3])
+' "$SERVER_PORT" "$SERVER_ERR" "$(tmo 3)" 3>&-
     assert_success
-    assert_output --regexp '^closed after [0-2]\.[0-9] s$'
+    assert_output closed
     stop_server
 }
 
