@@ -160,6 +160,25 @@ closed 127\.0\.0\.1:[0-9]+$'
 @test "echo-multi-server: a restarted server binds the same port at once" { echo_test_restart_after_stop; }
 @test "echo-multi-server: out of descriptors, keeps serving and says so once" { echo_test_out_of_descriptors_serves_others; }
 @test "echo-multi-server: SIGTERM with a client connected exits 0" { echo_test_sigterm_with_client; }
+
+@test "echo-multi-server: a stop waits for a client thread still closing its socket" {
+    [ -z "$KIT_VARIANT" ] || skip "a sanitizer's runtime must be loaded first: no LD_PRELOAD"
+    # slow-close.so makes a client thread's close() of its socket take 500 ms: the thread
+    # has left the registry and not yet logged "closed". SIGTERM lands in that window; the
+    # server must still wait for the thread (its "closed" line, exit 0, nothing leaked).
+    start_server env LD_PRELOAD="$KIT_ROOT/build/tests/slow-close.so" echo-multi-server 0
+    run timeout "$(tmo 5)" python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"hi\n")
+print(s.recv(10).decode(), end="")
+' "$SERVER_PORT"
+    assert_output hi
+    sleep 0.1 # into the 500 ms the thread spends in close()
+    stop_server
+    run cat "$SERVER_ERR"
+    assert_line --regexp '^closed 127\.0\.0\.1:[0-9]+$'
+}
 @test "echo-multi-server: a client that never reads does not stop another being served" { echo_test_never_reads_while_another_served; }
 
 @test "echo-multi-server: 100 clients at once each round-trip 1 MiB, sha256 compared" {
