@@ -39,6 +39,9 @@ int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t e
  * tries again: the clients wait in the backlog, and one closing frees what was short. */
 bool net_accept_can_retry(int err);
 
+/* How long a blocking server pauses before it tries accept() again after such an error. */
+enum { NET_ACCEPT_RETRY_MS = 100 };
+
 /* How long a server lingers before closing a connection it ended (see net_linger). */
 enum { NET_LINGER_MS = 1000 };
 

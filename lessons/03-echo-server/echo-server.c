@@ -32,9 +32,6 @@ enum { BACKLOG = 128 };
  * few system calls; anything from 16 KiB up works as well. */
 enum { ECHO_BUF_SIZE = 64 * 1024 };
 
-/* Out of descriptors or memory, accept is tried again this often (milliseconds). */
-enum { ACCEPT_RETRY_MS = 100 };
-
 struct options {
     const char *addr; /* -b: address to bind */
     const char *port;
@@ -153,9 +150,9 @@ static int serve_clients(int listen_fd, const struct options *opt, char *err, si
             return 0; /* SIGINT or SIGTERM */
         if (fd < 0 && net_accept_can_retry(errno)) {
             if (!shortage_told)
-                diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
+                diag_warn("%s: trying again every %d ms", err, NET_ACCEPT_RETRY_MS);
             shortage_told = true;
-            (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause */
+            (void)sig_wait_fd(-1, 0, NET_ACCEPT_RETRY_MS); /* a stop-aware pause */
             continue;
         }
         if (fd < 0)

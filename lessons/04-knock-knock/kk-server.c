@@ -21,9 +21,6 @@
 
 static const char usage[] = "[-b ADDR] [--once] [-q] PORT";
 
-/* Out of descriptors or memory, accept is tried again this often (milliseconds). */
-enum { ACCEPT_RETRY_MS = 100 };
-
 struct options {
     const char *addr; /* -b: where to listen (default 127.0.0.1, loopback only) */
     const char *port;
@@ -105,9 +102,10 @@ static void accept_loop(int listen_fd, const struct options *opt)
             if (!net_accept_can_retry(errno))
                 die("%s", err);
             if (!shortage_told)
-                diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
+                diag_warn("%s: trying again every %d ms", err, NET_ACCEPT_RETRY_MS);
             shortage_told = true;
-            (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause: ppoll ignores fd -1 */
+            /* a stop-aware pause: ppoll ignores fd -1 */
+            (void)sig_wait_fd(-1, 0, NET_ACCEPT_RETRY_MS);
             continue;
         }
         serve_client(fd, &peer, opt->quiet);

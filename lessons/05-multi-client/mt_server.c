@@ -33,9 +33,6 @@ enum { DEFAULT_MAX_CLIENTS = 1024, LARGEST_MAX_CLIENTS = 1000000 };
  * leaves a wide margin. Only the pages a thread touches cost memory either way. */
 enum { THREAD_STACK_SIZE = 256 * 1024 };
 
-/* Out of descriptors or memory, accept is tried again this often (milliseconds). */
-enum { ACCEPT_RETRY_MS = 100 };
-
 static const char busy_line[] = "Server busy, try again later.\n";
 
 struct options {
@@ -190,9 +187,10 @@ static void accept_loop(struct server *srv, int listen_fd)
             return; /* SIGINT or SIGTERM */
         } else if (net_accept_can_retry(errno)) {
             if (!shortage_told)
-                diag_warn("%s: trying again every %d ms", err, ACCEPT_RETRY_MS);
+                diag_warn("%s: trying again every %d ms", err, NET_ACCEPT_RETRY_MS);
             shortage_told = true;
-            (void)sig_wait_fd(-1, 0, ACCEPT_RETRY_MS); /* a stop-aware pause: ppoll ignores fd -1 */
+            /* a stop-aware pause: ppoll ignores fd -1 */
+            (void)sig_wait_fd(-1, 0, NET_ACCEPT_RETRY_MS);
         } else {
             die("%s", err);
         }
