@@ -35,7 +35,7 @@ struct registry {
     pthread_cond_t finished; /* a thread moved itself to the done list */
     struct conn *live;       /* threads running; their sockets are open */
     struct conn *done;       /* threads that have ended (or are ending): to join */
-    size_t count;            /* length of the live list */
+    size_t count;            /* live connections holding a slot (not yet slot_freed) */
     size_t max;              /* the most live connections allowed */
     size_t threads;          /* threads started that have not yet called registry_done:
                               * after registry_leave a thread is in neither list while it
