@@ -176,8 +176,7 @@ closed 127\.0\.0\.1:[0-9]+$'
 }
 
 @test "kk-server: -b ::1 serves kk-client over IPv6" {
-    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
-        skip "no IPv6 loopback (::1) here"
+    has_ipv6_loopback || skip "no IPv6 loopback (::1) here"
     start_server kk-server -q -b ::1 0
     assert_equal "$SERVER_ENDPOINT" "[::1]:$SERVER_PORT"
     run timeout "$(tmo 10)" kk-client ::1 "$SERVER_PORT" < <(kk_transcript_input)

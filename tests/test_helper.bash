@@ -224,6 +224,11 @@ wait_port() {
     done
 }
 
+# has_ipv6_loopback - true when a socket can bind ::1 here.
+has_ipv6_loopback() {
+    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null
+}
+
 # has_ipv6_localhost - true when /etc/hosts (or the resolver) maps localhost to ::1.
 has_ipv6_localhost() {
     getent ahostsv6 localhost 2>/dev/null | grep -q '^::1 '
@@ -244,8 +249,7 @@ ipv6_localhost_first() {
 # /etc/hosts (root only); the rest of the machine sees nothing. Skips the test when
 # neither is possible, or when there is no IPv6 loopback.
 need_ipv6_localhost() {
-    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
-        skip "no IPv6 loopback (::1) on this machine"
+    has_ipv6_loopback || skip "no IPv6 loopback (::1) on this machine"
     KIT_HOSTS_VIEW=()
     ipv6_localhost_first && return 0
     if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
