@@ -4,20 +4,23 @@
 # P_SRCS (its C files, relative to the lesson), then includes this file.
 # It gets: all, test, check, clean; it writes its own run and trace recipes.
 #
-# Variants: `make VARIANT=asan` (or tsan) builds the same programs with
-# sanitizers into build/VARIANT/LESSON/, never mixed with the normal build,
-# which keeps its programs in the lesson directory where learners run them.
+# Where things go: the programs stay in the lesson directory, where learners run
+# them; every object and dependency file goes under build/LESSON/, so that `ls`
+# in a lesson shows only what a learner reads and runs. Variants (`make
+# VARIANT=asan`, or tsan) put programs and objects under build/VARIANT/LESSON/.
+#
+# The build says nothing but warnings and errors; `make V=1` shows each command.
 
 KIT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 # override: a LESSON=NN on the top-level command line must not rename this lesson.
 override LESSON := $(notdir $(CURDIR))
 include $(KIT_ROOT)/common/flags.mk
 
-# Programs stay in the lesson directory, where learners run them; variant builds go to build/.
+OBJ := $(BUILD)/$(LESSON)/
 ifeq ($(VARIANT),)
   O :=
 else
-  O := $(BUILD)/$(LESSON)/
+  O := $(OBJ)
 endif
 
 BINARIES := $(addprefix $(O),$(PROGRAMS))
@@ -32,20 +35,20 @@ all: $(BINARIES)
 # it before any lesson (also under make -j), so here it is already up to date.
 # A lesson built alone (make -C lessons/NN-x) builds it first.
 $(LIBCOMMON): $(wildcard $(KIT_ROOT)/common/*.[ch]) $(KIT_ROOT)/common/flags.mk
-	@$(MAKE) --no-print-directory -C $(KIT_ROOT)/common VARIANT=$(VARIANT)
+	$(Q)$(MAKE) --no-print-directory -C $(KIT_ROOT)/common VARIANT=$(VARIANT)
 
 # One rule per program P (P_SRCS spelled with '_' for '-': echo_client_SRCS).
 define program_rule
-$(O)$(1): $$(patsubst %.c,$(O)%.o,$$($(subst -,_,$(1))_SRCS)) $(LIBCOMMON)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(LDLIBS)
+$(O)$(1): $$(patsubst %.c,$(OBJ)%.o,$$($(subst -,_,$(1))_SRCS)) $(LIBCOMMON)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-$(O)%.o: %.c
+$(OBJ)%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
--include $(wildcard $(O)*.d)
+-include $(wildcard $(OBJ)*.d $(OBJ)*/*.d)
 
 NUMBER := $(firstword $(subst -, ,$(LESSON)))
 
@@ -56,5 +59,5 @@ check: all
 	@$(MAKE) --no-print-directory -C $(KIT_ROOT) check LESSON=$(NUMBER)
 
 clean:
-	rm -f $(PROGRAMS) *.o *.d
-	rm -rf $(KIT_ROOT)/build/asan/$(LESSON) $(KIT_ROOT)/build/tsan/$(LESSON)
+	rm -f $(PROGRAMS)
+	rm -rf $(BUILD)/$(LESSON) $(KIT_ROOT)/build/asan/$(LESSON) $(KIT_ROOT)/build/tsan/$(LESSON)

@@ -2,6 +2,9 @@
 # Expects KIT_ROOT. VARIANT=asan or tsan selects a sanitizer build under build/VARIANT/.
 
 CC      ?= cc
+# Quiet builds: only warnings and errors. V=1 shows every command, as kernel builds do.
+V       ?=
+Q       := $(if $(filter 1,$(V)),,@)
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wconversion -Wmissing-declarations
 CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L
 OPT     ?= -O2 -g

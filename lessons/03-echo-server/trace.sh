@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# trace-demo - `make trace` for lesson 03: the system calls of echo-server --once serving
+# trace.sh - `make trace` for lesson 03: the system calls of echo-server --once serving
 # one client that sends two lines a moment apart, then half-closes (nc -N).
 set -euo pipefail
 cd "$(dirname "$0")"
-command -v strace >/dev/null || { echo "trace-demo: strace is not installed" >&2; exit 1; }
+command -v strace >/dev/null || { echo "trace.sh: strace is not installed" >&2; exit 1; }
 
 out=$(mktemp)
 log=$(mktemp)

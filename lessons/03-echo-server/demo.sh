@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-demo - `make run` for lesson 03: start echo-server on a free port, talk to it with
+# demo.sh - `make run` for lesson 03: start echo-server on a free port, talk to it with
 # clients we did not write (nc) and with lesson 02's echo-client, then stop it with SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,7 +13,7 @@ pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$out" "$err"' EXIT
 
 # Wait (at most 5 s) for the "listening on" line: it carries the port the kernel chose.
-port=$(kit_wait_port "$out" "$pid") || { echo "run-demo: echo-server did not start" >&2; exit 1; }
+port=$(kit_wait_port "$out" "$pid") || { echo "demo.sh: echo-server did not start" >&2; exit 1; }
 
 echo "\$ ./echo-server 0 &"
 cat "$out"

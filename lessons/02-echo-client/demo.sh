@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-demo - `make run` for lesson 02: echo-client against lesson 03's echo-server (built if
+# demo.sh - `make run` for lesson 02: echo-client against lesson 03's echo-server (built if
 # needed) started on a free port; then the same client once the server is gone.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,7 +13,7 @@ out=$(mktemp)
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$out"' EXIT
 # "listening on ADDR:PORT" tells the port the kernel chose.
-port=$(kit_wait_port "$out" "$pid") || { echo "run-demo: echo-server did not start" >&2; exit 1; }
+port=$(kit_wait_port "$out" "$pid") || { echo "demo.sh: echo-server did not start" >&2; exit 1; }
 
 echo "\$ $server -q 0 &"
 cat "$out"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# trace-demo - `make trace` for lesson 02: the system calls of echo-client sending two lines a
+# trace.sh - `make trace` for lesson 02: the system calls of echo-client sending two lines a
 # moment apart to lesson 03's echo-server: connect, a write/read pair per line, shutdown.
 set -euo pipefail
 cd "$(dirname "$0")"
-command -v strace >/dev/null || { echo "trace-demo: strace is not installed" >&2; exit 1; }
+command -v strace >/dev/null || { echo "trace.sh: strace is not installed" >&2; exit 1; }
 server=../03-echo-server/echo-server
 [ -x "$server" ] || make -s -C ../03-echo-server >/dev/null
 

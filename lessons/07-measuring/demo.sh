@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# demo [--trace] - lesson 07's scripted demo (make run) or its system-call trace (make trace).
+# demo.sh [--trace] - lesson 07's scripted demo (make run) or its system-call trace (make trace).
 # Starts echo-event-server on port 0, runs echo-load against it, stops the server by its PID.
 set -euo pipefail
 cd "$(dirname "$0")"
