@@ -25,6 +25,17 @@ _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* die_usage - print "usage: prog USAGE" on stderr and exit(EXIT_USAGE). */
 _Noreturn void die_usage(const char *usage);
 
+/* die_bad_usage - print what was wrong ("prog: port must be a number from 0 to 65535: 99999"),
+ * then the usage line, on stderr; exit(EXIT_USAGE). */
+_Noreturn void die_bad_usage(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* die_bad_option - after getopt_long returned '?' or ':' (the optstring must start with ':'):
+ * name the unknown option, or the option whose value is missing or not allowed, then the
+ * usage line; exit(EXIT_USAGE). longopts is the table given to getopt_long. */
+struct option;
+_Noreturn void die_bad_option(const char *usage, int c, char **argv, const struct option *longopts);
+
 /* diag_print_usage - print "usage: prog USAGE" on stdout (for -h). */
 void diag_print_usage(const char *usage);
 

@@ -7,7 +7,6 @@
 # last line, bytes outside 0x20..0x7e as \xHH; a line over --max exits 3.
 
 # shellcheck disable=SC2030,SC2031 # each @test runs in a subshell: $output, $status are per test
-bats_require_minimum_version 1.5.0
 load test_helper
 
 # split INPUT ARGS... - run lines-split on INPUT (printf %b escapes: \n \r \0 \\) with ARGS.

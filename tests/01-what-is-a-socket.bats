@@ -5,7 +5,6 @@
 # (role listening|client|accepted; k and remote are "-" for the listener).
 
 # shellcheck disable=SC2030,SC2031 # each @test runs in a subshell: $output, $status are per test
-bats_require_minimum_version 1.5.0
 load test_helper
 
 # Resolver texts for a name that does not exist: glibc says the first; a resolver with no
@@ -152,15 +151,16 @@ socat_peer_port() {
     [ -z "$stderr" ]
 }
 
-@test "endpoints: N outside 1..100, not a number, or two arguments exit 2 with a usage line" {
-    local args
-    for args in 0 101 x 1x -1 '2 2' --bogus; do
-        # shellcheck disable=SC2086 # word splitting wanted: '2 2' is two arguments
-        run --separate-stderr endpoints $args
-        [ "$status" -eq 2 ]
-        assert_output ''
-        [ "$stderr" = 'usage: endpoints [N]' ]
-    done
+@test "endpoints: N outside 1..100, not a number, or two arguments: what was wrong, then usage" {
+    assert_usage_errors endpoints 'usage: endpoints [N]' <<'EOF'
+0	N must be at least 1: 0
+101	N must be at most 100: 101
+x	N must be a number from 1 to 100: x
+1x	N must be a number from 1 to 100: 1x
+-1	unknown option: -1
+2 2	unexpected argument: 2
+--bogus	unknown option: --bogus
+EOF
 }
 
 # ---- lookup --------------------------------------------------------------------------------------
@@ -217,16 +217,29 @@ socat_peer_port() {
     [[ $stderr =~ ^lookup:\ cannot\ resolve\ nosuch\.invalid:\ $UNKNOWN_HOST_REASON$ ]]
 }
 
-@test "lookup: -h exits 0; no argument or three arguments exit 2" {
+@test "lookup: -h exits 0; a missing HOST, a third argument or -4 with -6 exit 2" {
     run --separate-stderr lookup -h
     assert_success
-    assert_output 'usage: lookup HOST [SERVICE]'
-    for args in '' 'a b c' '-x localhost'; do
-        # shellcheck disable=SC2086 # word splitting wanted
-        run --separate-stderr lookup $args
-        [ "$status" -eq 2 ]
-        [ "$stderr" = 'usage: lookup HOST [SERVICE]' ]
-    done
+    assert_line --index 0 'usage: lookup [-4 | -6] HOST [SERVICE]'
+    assert_usage_errors lookup 'usage: lookup [-4 | -6] HOST [SERVICE]' <<'EOF'
+-	missing HOST
+a b c	unexpected argument: c
+-x localhost	unknown option: -x
+-4 -6 localhost	-4 and -6 exclude each other: give one, or neither
+EOF
+}
+
+@test "lookup: -4 and -6 ask for one address family only" {
+    run --separate-stderr timeout "$(tmo 5)" lookup -4 localhost 7
+    assert_success
+    assert_output 'IPv4 127.0.0.1 port 7'
+    run --separate-stderr timeout "$(tmo 5)" lookup -6 ::1 7
+    assert_success
+    assert_output 'IPv6 ::1 port 7'
+    run --separate-stderr timeout "$(tmo 5)" lookup -6 127.0.0.1 7
+    assert_failure 1
+    assert_output ''
+    assert_equal "${stderr%%:*}" lookup
 }
 
 # ---- connect-info ----------------------------------------------------------------------------------
@@ -295,12 +308,13 @@ socat_peer_port() {
     run --separate-stderr connect-info -h
     assert_success
     assert_output 'usage: connect-info HOST PORT'
-    for args in '' localhost 'localhost 0' 'localhost 65536' 'localhost http' 'localhost 80 x' \
-        '-x localhost 80'; do
-        # shellcheck disable=SC2086 # word splitting wanted
-        run --separate-stderr connect-info $args
-        [ "$status" -eq 2 ]
-        assert_output ''
-        [ "$stderr" = 'usage: connect-info HOST PORT' ]
-    done
+    assert_usage_errors connect-info 'usage: connect-info HOST PORT' <<'EOF'
+-	missing HOST and PORT
+localhost	missing PORT
+localhost 0	port must be a number from 1 to 65535: 0
+localhost 65536	port must be a number from 1 to 65535: 65536
+localhost http	port must be a number from 1 to 65535: http
+localhost 80 x	unexpected argument: x
+-x localhost 80	unknown option: -x
+EOF
 }

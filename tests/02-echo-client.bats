@@ -78,16 +78,21 @@ echo: no newline at the end'
     assert_line --index 0 "$USAGE"
 }
 
-@test "echo-client: bad usage prints one usage line and exits 2" {
-    local args
-    for args in "" "127.0.0.1" "127.0.0.1 1 2" "127.0.0.1 x" "127.0.0.1 0" "127.0.0.1 65536" \
-        "127.0.0.1 -1" "--timeout 0 127.0.0.1 7" "--timeout x 127.0.0.1 7" \
-        "--timeout 86401 127.0.0.1 7" "--bogus 127.0.0.1 7" "--timeout"; do
-        # shellcheck disable=SC2086 # split the argument list on purpose
-        run timeout "$(tmo 5)" echo-client $args </dev/null
-        assert_failure 2
-        assert_output "$USAGE"
-    done
+@test "echo-client: bad usage says what was wrong, prints the usage line and exits 2" {
+    assert_usage_errors echo-client "$USAGE" <<'EOF'
+-	missing HOST and PORT
+127.0.0.1	missing PORT
+127.0.0.1 1 2	unexpected argument: 2
+127.0.0.1 x	port must be a number from 1 to 65535: x
+127.0.0.1 0	port must be a number from 1 to 65535: 0
+127.0.0.1 65536	port must be a number from 1 to 65535: 65536
+127.0.0.1 -1	unknown option: -1
+--timeout 0 127.0.0.1 7	--timeout must be at least 1: 0
+--timeout x 127.0.0.1 7	--timeout must be a number from 1 to 86400: x
+--timeout 86401 127.0.0.1 7	--timeout must be at most 86400: 86401
+--bogus 127.0.0.1 7	unknown option: --bogus
+--timeout	option --timeout needs a value
+EOF
 }
 
 # ---- against echo-server (lesson 03) ------------------------------------------------------

@@ -88,13 +88,17 @@ closed 127\.0\.0\.1:[0-9]+$'
     run kk-multi-server -h
     assert_success
     assert_output "$USAGE"
-    for args in "" "--once 0" "--max-clients 0 0" "--max-clients x 0" "--max-clients -1 0" \
-        "--max-clients 5000000 0" "--max-clients" "65536" "1 2"; do
-        # shellcheck disable=SC2086 # word splitting wanted: args holds several words
-        run kk-multi-server $args
-        assert_failure 2
-        assert_output "$USAGE"
-    done
+    assert_usage_errors kk-multi-server "$USAGE" <<'EOF'
+-	missing PORT
+--once 0	unknown option: --once
+--max-clients 0 0	--max-clients must be at least 1: 0
+--max-clients x 0	--max-clients must be a number from 1 to 1000000: x
+--max-clients -1 0	--max-clients must be a number from 1 to 1000000: -1
+--max-clients 5000000 0	--max-clients must be at most 1000000: 5000000
+--max-clients	option --max-clients needs a value
+65536	port must be a number from 0 to 65535: 65536
+1 2	unexpected argument: 2
+EOF
 }
 
 @test "kk-multi-server: a port in use is a one-line failure" {

@@ -33,6 +33,8 @@ kit_load_library() {
 }
 kit_load_library bats-support
 kit_load_library bats-assert
+# run --separate-stderr and friends, in every file.
+bats_require_minimum_version 1.5.0
 
 KIT_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 KIT_VARIANT=${KIT_VARIANT:-}
@@ -267,4 +269,27 @@ need_ipv6_localhost() {
 # as_ipv6_localhost CMD [ARGS...] - run CMD as need_ipv6_localhost prepared.
 as_ipv6_localhost() {
     "${KIT_HOSTS_VIEW[@]}" "$@"
+}
+
+# ---- the usage contract ------------------------------------------------------------------
+
+# assert_usage_errors PROG USAGE_LINE - for each line "ARGS<TAB>MESSAGE" on stdin, PROG ARGS
+# (split on spaces; "-" for none) must exit 2 and print, on stderr only, exactly the two lines
+# "PROG: MESSAGE" and USAGE_LINE: what was wrong, then how to call it.
+assert_usage_errors() {
+    local prog=$1 usage=$2 args message
+    local -a words
+    while IFS=$'\t' read -r args message; do
+        [ -n "$args" ] || continue
+        [ "$args" = - ] && words=() || read -ra words <<<"$args"
+        run --separate-stderr timeout "$(tmo 5)" "$prog" "${words[@]}" </dev/null
+        # shellcheck disable=SC2154 # stderr: set by bats' run --separate-stderr
+        if [ "$status" -ne 2 ] || [ -n "$output" ] ||
+            [ "$stderr" != "$prog: $message"$'\n'"$usage" ]; then
+            printf '%s\n' "-- bad usage: $prog ${words[*]}" "expected exit 2 and on stderr:" \
+                "  $prog: $message" "  $usage" "got exit $status, on stdout:" "$output" \
+                "and on stderr:" "$stderr" "--"
+            return 1
+        fi
+    done
 }

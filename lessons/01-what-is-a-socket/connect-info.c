@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "net.h"
 
@@ -22,21 +23,18 @@ static const char usage[] = "HOST PORT";
 static void parse_args(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    uint16_t port;
     int c;
 
-    opterr = 0; /* one usage line from die_usage, not getopt's own message too */
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message too */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (c != 'h')
-            die_usage(usage);
+            die_bad_option(usage, c, argv, longopts);
         diag_print_usage(usage);
         exit(0);
     }
-    if (argc - optind != 2)
-        die_usage(usage);
+    args_need(argc, argv, "HOST PORT", usage);
     /* Port 0 means "any port" to a server; a client cannot connect to it. */
-    if (net_parse_port(argv[optind + 1], &port) < 0 || port == 0)
-        die_usage(usage);
+    args_port(argv[optind + 1], false, usage);
 }
 
 int main(int argc, char **argv)

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "io.h"
 #include "net.h"
@@ -46,12 +47,12 @@ struct sockets {
 static int parse_args(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c, n = 0;
+    int c;
 
-    opterr = 0; /* one usage line from die_usage, not getopt's own message too */
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message too */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (c != 'h')
-            die_usage(usage);
+            die_bad_option(usage, c, argv, longopts);
         diag_print_usage(usage);
         printf("Connects N clients (1..%d, default %d) to a listener in this process and\n"
                "prints every socket's endpoints.\n",
@@ -59,17 +60,10 @@ static int parse_args(int argc, char **argv)
         exit(0);
     }
     if (argc - optind > 1)
-        die_usage(usage);
+        die_bad_usage(usage, "unexpected argument: %s", argv[optind + 1]);
     if (argc - optind == 0)
         return DEFAULT_CONNECTIONS;
-    for (const char *p = argv[optind]; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9' || n > MAX_CONNECTIONS)
-            die_usage(usage);
-        n = n * 10 + (*p - '0');
-    }
-    if (n < 1 || n > MAX_CONNECTIONS)
-        die_usage(usage);
-    return n;
+    return (int)args_count("N", argv[optind], 1, MAX_CONNECTIONS, usage);
 }
 
 /* ---- opening and closing ------------------------------------------------------------- */

@@ -7,7 +7,8 @@
  * One line per address getaddrinfo() returns for a stream (TCP) socket, in
  * the order it returns them, which is the order a client tries them:
  * family (IPv4 or IPv6), numeric address, port. SERVICE is a port number or
- * a name from /etc/services ("http"); without it the port is 0.
+ * a name from /etc/services ("http"); without it the port is 0. -4 or -6 asks
+ * for one family only, as a client that sets hints.ai_family would.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,22 +24,38 @@
 /* Room for the longest numeric IPv6 address with a %scope ("fe80::1%eth0"), and a port. */
 enum { HOST_LEN = 64, PORT_LEN = 8 };
 
-static const char usage[] = "HOST [SERVICE]";
+static const char usage[] = "[-4 | -6] HOST [SERVICE]";
 
-static void parse_args(int argc, char **argv)
+/* The options; returns the address family asked for (AF_UNSPEC: both). */
+static int parse_args(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
+    int c, family = AF_UNSPEC;
 
-    opterr = 0; /* one usage line from die_usage, not getopt's own message too */
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c != 'h')
-            die_usage(usage);
-        diag_print_usage(usage);
-        exit(0);
+    opterr = 0; /* our own message and the usage line, not getopt's message too */
+    while ((c = getopt_long(argc, argv, ":46h", longopts, NULL)) != -1) {
+        switch (c) {
+        case '4':
+        case '6':
+            if (family != AF_UNSPEC && family != (c == '4' ? AF_INET : AF_INET6))
+                die_bad_usage(usage, "-4 and -6 exclude each other: give one, or neither");
+            family = c == '4' ? AF_INET : AF_INET6;
+            break;
+        case 'h':
+            diag_print_usage(usage);
+            printf("Print every address HOST resolves to for TCP, in the order a client tries\n"
+                   "them.\n"
+                   "  -4, -6   IPv4 addresses only, or IPv6 addresses only\n");
+            exit(0);
+        default:
+            die_bad_option(usage, c, argv, longopts);
+        }
     }
-    if (argc - optind < 1 || argc - optind > 2)
-        die_usage(usage);
+    if (argc - optind < 1)
+        die_bad_usage(usage, "missing HOST");
+    if (argc - optind > 2)
+        die_bad_usage(usage, "unexpected argument: %s", argv[optind + 2]);
+    return family;
 }
 
 static const char *family_name(int family)
@@ -71,11 +88,10 @@ int main(int argc, char **argv)
     int rc;
 
     diag_set_progname(argv[0]);
-    parse_args(argc, argv);
+    hints.ai_family = parse_args(argc, argv); /* AF_UNSPEC: both families, the name decides */
     host = argv[optind];
     service = argc - optind == 2 ? argv[optind + 1] : NULL;
 
-    hints.ai_family = AF_UNSPEC;     /* both families: the name decides */
     hints.ai_socktype = SOCK_STREAM; /* TCP only: otherwise each address comes three times */
     rc = getaddrinfo(host, service, &hints, &list);
     if (rc != 0)

@@ -64,16 +64,6 @@ static void print_help(void)
            MAX_TIMEOUT_SECS);
 }
 
-/* "1".."86400" as a number of seconds; anything else is a usage error. */
-static int parse_secs(const char *text)
-{
-    unsigned long long secs;
-
-    if (args_parse_count(text, 1, MAX_TIMEOUT_SECS, &secs) < 0)
-        die_usage(USAGE);
-    return (int)secs;
-}
-
 static void parse_options(int argc, char **argv, struct client *c)
 {
     static const struct option longopts[] = {
@@ -81,25 +71,24 @@ static void parse_options(int argc, char **argv, struct client *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    uint16_t port;
     int opt;
 
-    opterr = 0; /* one usage line, not getopt's message as well */
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message as well */
+    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (opt) {
         case 't':
-            c->timeout_secs = parse_secs(optarg);
+            c->timeout_secs = (int)args_count("--timeout", optarg, 1, MAX_TIMEOUT_SECS, USAGE);
             break;
         case 'h':
             print_help();
             exit(0);
         default:
-            die_usage(USAGE);
+            die_bad_option(USAGE, opt, argv, longopts);
         }
     }
+    args_need(argc, argv, "HOST PORT", USAGE);
     /* A client needs a real port: 0 means "any port" only to a server. */
-    if (argc - optind != 2 || net_parse_port(argv[optind + 1], &port) < 0 || port == 0)
-        die_usage(USAGE);
+    args_port(argv[optind + 1], false, USAGE);
     c->host = argv[optind];
     c->port = argv[optind + 1];
 }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "io.h"
 #include "net.h"
@@ -61,11 +62,10 @@ static struct options parse_options(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct options opt = {.addr = "127.0.0.1"};
-    uint16_t port;
     int c;
 
-    opterr = 0; /* one usage line, not getopt's message as well */
-    while ((c = getopt_long(argc, argv, "b:qh", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message as well */
+    while ((c = getopt_long(argc, argv, ":b:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             opt.addr = optarg;
@@ -80,12 +80,11 @@ static struct options parse_options(int argc, char **argv)
             print_help();
             exit(0);
         default:
-            die_usage(USAGE);
+            die_bad_option(USAGE, c, argv, longopts);
         }
     }
-    if (argc - optind != 1 || net_parse_port(argv[optind], &port) < 0)
-        die_usage(USAGE);
-    opt.port = argv[optind];
+    args_need(argc, argv, "PORT", USAGE);
+    opt.port = args_port(argv[optind], true, USAGE);
     return opt;
 }
 

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* POLLRDHUP: the peer has closed its side (Linux) */
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "io.h"
 #include "knock_protocol.h"
@@ -37,14 +39,18 @@ struct client {
 
 static void parse_args(int argc, char **argv)
 {
-    uint16_t port;
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
 
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+    opterr = 0; /* our own message and the usage line, not getopt's message */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c != 'h')
+            die_bad_option(usage, c, argv, longopts);
         diag_print_usage(usage);
         exit(EXIT_SUCCESS);
     }
-    if (argc != 3 || net_parse_port(argv[2], &port) < 0 || port == 0)
-        die_usage(usage);
+    args_need(argc, argv, "HOST PORT", usage);
+    args_port(argv[optind + 1], false, usage); /* a client needs a real port, not 0 */
 }
 
 /* ---- lines in and out ---------------------------------------------------------- */
@@ -198,7 +204,7 @@ int main(int argc, char **argv)
 
     diag_set_progname(argv[0]);
     parse_args(argc, argv);
-    c.fd = net_connect(argv[1], argv[2], err, sizeof err);
+    c.fd = net_connect(argv[optind], argv[optind + 1], err, sizeof err);
     if (c.fd < 0)
         die("%s", err);
     io_reader_init(&c.server, c.fd, CLIENT_MAX_LINE);

@@ -5,12 +5,14 @@
  * the same state machine kk-server drives over a socket, driven here by a terminal.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "io.h"
 #include "knock_protocol.h"
@@ -19,12 +21,17 @@ static const char usage[] = "< CLIENT-LINES";
 
 static void parse_args(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+
+    opterr = 0; /* our own message and the usage line, not getopt's message */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c != 'h')
+            die_bad_option(usage, c, argv, longopts);
         diag_print_usage(usage);
         exit(EXIT_SUCCESS);
     }
-    if (argc != 1)
-        die_usage(usage);
+    args_need(argc, argv, "", usage);
 }
 
 /* Print one server line, flushed so a terminal or a pipe sees it at once. */

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "diag.h"
 #include "kk_session.h"
 #include "net.h"
@@ -39,12 +40,11 @@ static void parse_args(int argc, char **argv, struct options *opt)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    uint16_t port;
     int c;
 
     *opt = (struct options){.addr = "127.0.0.1"};
-    opterr = 0; /* one usage line, not getopt's message */
-    while ((c = getopt_long(argc, argv, "b:qh", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message */
+    while ((c = getopt_long(argc, argv, ":b:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             opt->addr = optarg;
@@ -59,12 +59,11 @@ static void parse_args(int argc, char **argv, struct options *opt)
             diag_print_usage(usage);
             exit(EXIT_SUCCESS);
         default:
-            die_usage(usage);
+            die_bad_option(usage, c, argv, longopts);
         }
     }
-    if (argc - optind != 1 || net_parse_port(argv[optind], &port) < 0)
-        die_usage(usage);
-    opt->port = argv[optind];
+    args_need(argc, argv, "PORT", usage);
+    opt->port = args_port(argv[optind], true, usage);
 }
 
 /* ---- serving ------------------------------------------------------------------ */

@@ -37,26 +37,22 @@ static void parse_args(int argc, char **argv, struct options *opt)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    unsigned long long n;
-    uint16_t port;
     int c;
 
     *opt = (struct options){.addr = "127.0.0.1"};
-    opterr = 0; /* one usage line, not getopt's message */
-    while ((c = getopt_long(argc, argv, "b:qh", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message */
+    while ((c = getopt_long(argc, argv, ":b:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             opt->addr = optarg;
             break;
         case 'i': /* 0 turns the timeout off, as if not given */
-            if (args_parse_count(optarg, 0, MAX_IDLE_TIMEOUT, &n) < 0)
-                die_usage(usage);
-            opt->loop.idle_timeout = (unsigned)n;
+            opt->loop.idle_timeout =
+                (unsigned)args_count("--idle-timeout", optarg, 0, MAX_IDLE_TIMEOUT, usage);
             break;
         case 'm':
-            if (args_parse_count(optarg, 1, MAX_CLIENTS_LIMIT, &n) < 0)
-                die_usage(usage);
-            opt->loop.max_clients = n;
+            opt->loop.max_clients =
+                args_count("--max-clients", optarg, 1, MAX_CLIENTS_LIMIT, usage);
             break;
         case 'o':
             opt->loop.once = true;
@@ -68,12 +64,11 @@ static void parse_args(int argc, char **argv, struct options *opt)
             diag_print_usage(usage);
             exit(EXIT_SUCCESS);
         default:
-            die_usage(usage);
+            die_bad_option(usage, c, argv, longopts);
         }
     }
-    if (argc - optind != 1 || net_parse_port(argv[optind], &port) < 0)
-        die_usage(usage);
-    opt->port = argv[optind];
+    args_need(argc, argv, "PORT", usage);
+    opt->port = args_port(argv[optind], true, usage);
 }
 
 /* ---- serving ------------------------------------------------------------------ */

@@ -48,15 +48,6 @@ static void print_help(void)
            "Exit status: 0, or 1 when any byte came back wrong or any connection failed.\n");
 }
 
-static unsigned parse_small(const char *text, unsigned max)
-{
-    unsigned long long v;
-
-    if (args_parse_count(text, 1, max, &v) < 0)
-        die_usage(USAGE);
-    return (unsigned)v;
-}
-
 static struct options parse_options(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -71,31 +62,26 @@ static struct options parse_options(int argc, char **argv)
     };
     struct options opt = {.cfg = {.conns = 1, .size = 64, .window = 1}};
     bool timed = false;
-    uint16_t port;
-    unsigned long long requests;
     int c;
 
-    opterr = 0; /* one usage line, not getopt's message */
-    while ((c = getopt_long(argc, argv, "c:n:d:s:w:h", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message */
+    while ((c = getopt_long(argc, argv, ":c:n:d:s:w:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            opt.cfg.conns = parse_small(optarg, MAX_CONNS);
+            opt.cfg.conns = (unsigned)args_count("-c", optarg, 1, MAX_CONNS, USAGE);
             break;
         case 'n':
-            if (args_parse_count(optarg, 1, UINT64_MAX, &requests) < 0)
-                die_usage(USAGE);
-            opt.cfg.requests = requests;
+            opt.cfg.requests = args_count("-n", optarg, 1, UINT64_MAX, USAGE);
             break;
         case 'd':
-            if (args_parse_seconds(optarg, MAX_SECONDS, &opt.cfg.seconds) < 0)
-                die_usage(USAGE);
+            opt.cfg.seconds = args_seconds("-d", optarg, MAX_SECONDS, USAGE);
             timed = true;
             break;
         case 's':
-            opt.cfg.size = parse_small(optarg, STREAM_MAX_SIZE);
+            opt.cfg.size = (unsigned)args_count("-s", optarg, 1, STREAM_MAX_SIZE, USAGE);
             break;
         case 'w':
-            opt.cfg.window = parse_small(optarg, MAX_WINDOW);
+            opt.cfg.window = (unsigned)args_count("-w", optarg, 1, MAX_WINDOW, USAGE);
             break;
         case 'C':
             opt.csv = true;
@@ -104,13 +90,13 @@ static struct options parse_options(int argc, char **argv)
             print_help();
             exit(0);
         default:
-            die_usage(USAGE);
+            die_bad_option(USAGE, c, argv, longopts);
         }
     }
-    /* -n and -d exclude each other; a client port must be a real one, not 0. */
-    if ((timed && opt.cfg.requests != 0) || argc - optind != 2 ||
-        net_parse_port(argv[optind + 1], &port) < 0 || port == 0)
-        die_usage(USAGE);
+    if (timed && opt.cfg.requests != 0)
+        die_bad_usage(USAGE, "-n and -d exclude each other: give one, or neither");
+    args_need(argc, argv, "HOST PORT", USAGE);
+    args_port(argv[optind + 1], false, USAGE); /* a client needs a real port, not 0 */
     if (!timed)
         opt.cfg.seconds = DEFAULT_SECONDS;
     opt.cfg.host = argv[optind];

@@ -156,13 +156,11 @@ static unsigned long long percentile(const struct bench *b, double q)
 
 /* ---- the command line ------------------------------------------------------------ */
 
-static unsigned long parse_number(const char *text, unsigned long min, unsigned long max)
+/* The value of option name, a count from min to max; else exit 2 saying so. */
+static unsigned long parse_number(const char *name, const char *text, unsigned long min,
+                                  unsigned long max)
 {
-    unsigned long long value;
-
-    if (args_parse_count(text, min, max, &value) < 0)
-        die_usage(usage);
-    return (unsigned long)value;
+    return (unsigned long)args_count(name, text, min, max, usage);
 }
 
 static void parse_args(int argc, char **argv, struct options *opt)
@@ -174,34 +172,32 @@ static void parse_args(int argc, char **argv, struct options *opt)
         {"pid", required_argument, NULL, 'p'},    {"until-closed", no_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    uint16_t port;
     int c;
 
     *opt = (struct options){.active = 100, .size = 64, .seconds = 3};
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "c:i:s:d:n:h", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message and the usage line, not getopt's message */
+    while ((c = getopt_long(argc, argv, ":c:i:s:d:n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            opt->active = parse_number(optarg, 0, 1000000);
+            opt->active = parse_number("-c", optarg, 0, 1000000);
             break;
         case 'i':
-            opt->idle = parse_number(optarg, 0, 1000000);
+            opt->idle = parse_number("-i", optarg, 0, 1000000);
             break;
         case 's':
-            opt->size = parse_number(optarg, 1, MAX_SIZE);
+            opt->size = parse_number("-s", optarg, 1, MAX_SIZE);
             break;
         case 'd':
-            if (args_parse_seconds(optarg, 3600, &opt->seconds) < 0)
-                die_usage(usage);
+            opt->seconds = args_seconds("-d", optarg, 3600, usage);
             break;
         case 'n':
-            opt->rounds = parse_number(optarg, 1, 1000000000);
+            opt->rounds = parse_number("-n", optarg, 1, 1000000000);
             break;
         case 'H':
-            opt->hog = parse_number(optarg, 1, 1UL << 40);
+            opt->hog = parse_number("--hog", optarg, 1, 1UL << 40);
             break;
         case 'p':
-            opt->pid = parse_number(optarg, 1, 1UL << 22);
+            opt->pid = parse_number("--pid", optarg, 1, 1UL << 22);
             break;
         case 'u':
             opt->until_closed = true;
@@ -210,11 +206,11 @@ static void parse_args(int argc, char **argv, struct options *opt)
             diag_print_usage(usage);
             exit(EXIT_SUCCESS);
         default:
-            die_usage(usage);
+            die_bad_option(usage, c, argv, longopts);
         }
     }
-    if (argc - optind != 2 || net_parse_port(argv[optind + 1], &port) < 0 || port == 0)
-        die_usage(usage);
+    args_need(argc, argv, "HOST PORT", usage);
+    args_port(argv[optind + 1], false, usage);
     opt->host = argv[optind];
     opt->port = argv[optind + 1];
 }
