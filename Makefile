@@ -8,7 +8,9 @@
 LESSON_DIRS := $(patsubst %/Makefile,%,$(sort $(wildcard lessons/[0-9][0-9]-*/Makefile)))
 LESSON      ?=
 VARIANT     ?=
-export LESSON
+# USE='echo-server=~/hw/server': the tests judge that command as echo-server (tests/run).
+USE         ?=
+export LESSON USE
 
 .PHONY: all lib testprogs demo test check deps deps-test deps-gates clean sanitize tsan lint fuzz bench \
         $(LESSON_DIRS)
