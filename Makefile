@@ -87,6 +87,13 @@ tsan: deps-test
 lint: deps-gates
 	@tests/gates/lint
 
+# Every mermaid block of the kit's markdown drawn as docs/diagrams/NAME.svg, with the hash of
+# its source in docs/diagrams/MANIFEST (commit both). Installs node, npm and chromium from
+# Debian and mermaid-cli from npm, outside the repository, the first time. FORCE=1: redraw all.
+.PHONY: diagrams
+diagrams:
+	@tests/gates/diagrams render $(if $(FORCE),--force)
+
 FUZZ_SECONDS ?= 60
 fuzz: deps-gates
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/gates/fuzz
