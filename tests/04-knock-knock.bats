@@ -54,6 +54,36 @@ c.close()
     done
 }
 
+# A Knock Knock server that misbehaves (python3 -c "$ODD_SERVER_PY" MODE 0): it prints
+# "listening on ADDR:PORT", serves one client at a time and exits 0 on SIGTERM. MODE:
+#   silent       accepts, then says nothing, reads nothing and never closes
+#   greet        says "Knock! Knock!", then nothing: reads nothing, never closes
+#   out-of-turn  says "Knock! Knock!", 0.3 s later "Hurry up!" unasked; answers the first
+#                line with "Bye.", then reads until the client closes
+ODD_SERVER_PY=$(
+    cat <<'PY'
+import signal, socket, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+mode = sys.argv[1]
+ls = socket.create_server(("127.0.0.1", int(sys.argv[2])))
+print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
+held = []
+while True:
+    conn, _ = ls.accept()
+    held.append(conn)
+    if mode == "greet":
+        conn.sendall(b"Knock! Knock!\n")
+    elif mode == "out-of-turn":
+        conn.sendall(b"Knock! Knock!\n")
+        time.sleep(0.3)
+        conn.sendall(b"Hurry up!\n")
+        conn.makefile("rb").readline()
+        conn.sendall(b"Bye.\n")
+        while conn.recv(4096):
+            pass
+PY
+)
+
 # java_listening PORT - wait (bounded) until something listens on PORT, without connecting
 # (the Java server accepts exactly one connection: a probe would use it up).
 java_listening() {
@@ -216,16 +246,61 @@ EOF
     assert_output "Server: Knock! Knock!
 Client: Who's there?
 Server: Turnip
-kk-client: input ended before the server said Bye."
+kk-client: input ended before 127.0.0.1 port $SERVER_PORT said Bye."
     stop_server
 }
 
 @test "kk-client: empty stdin: the greeting, then the error" {
     kk_start
+    # Empty stdin ends at once, before or after the greeting arrives: either way kk-client
+    # half-closes, and the server greets, reads the end and hangs up.
     run timeout "$(tmo 5)" kk-client 127.0.0.1 "$SERVER_PORT" </dev/null
     assert_failure 1
-    assert_output $'Server: Knock! Knock!\nkk-client: input ended before the server said Bye.'
+    assert_output "Server: Knock! Knock!
+kk-client: input ended before 127.0.0.1 port $SERVER_PORT said Bye."
     kk_assert_served
+    stop_server
+}
+
+@test "kk-client: against echo-server, which never greets, empty stdin ends it at once" {
+    start_server echo-server -q 0
+    run timeout "$(tmo 5)" kk-client 127.0.0.1 "$SERVER_PORT" </dev/null
+    assert_failure 1 # not 124: timeout did not have to end it
+    assert_output "kk-client: input ended before 127.0.0.1 port $SERVER_PORT said anything"
+    stop_server
+}
+
+@test "kk-client: against echo-server, which never greets, stdin open or typed ahead: --timeout ends it" {
+    start_server echo-server -q 0
+    # stdin stays open and silent for 10 s
+    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(sleep 10 3>&-)
+    assert_failure 1
+    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    # lines typed ahead wait for the greeting: nothing is sent before it
+    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(kk_transcript_input)
+    assert_failure 1
+    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    stop_server
+}
+
+@test "kk-client: against a listener that accepts and stays silent, --timeout ends it" {
+    start_server python3 -c "$ODD_SERVER_PY" silent 0
+    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" </dev/null
+    assert_failure 1
+    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(sleep 10 3>&-)
+    assert_failure 1
+    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    stop_server
+}
+
+@test "kk-client: --timeout ends the wait for a reply that never comes" {
+    start_server python3 -c "$ODD_SERVER_PY" greet 0
+    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(kk_transcript_input)
+    assert_failure 1
+    assert_output "Server: Knock! Knock!
+Client: Who's there?
+kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no reply within 1 s"
     stop_server
 }
 
@@ -234,14 +309,40 @@ kk-client: input ended before the server said Bye."
     # stdin stays open and silent for 10 s: a client that only watched stdin would wait it out.
     run timeout "$(tmo 5)" kk-client 127.0.0.1 "$FAKE_PORT" < <(sleep 10 3>&-)
     assert_failure 1 # not 124: timeout did not have to end it
-    assert_output $'Server: Knock! Knock!\nkk-client: server closed the connection'
+    assert_output "Server: Knock! Knock!
+kk-client: cannot read from 127.0.0.1 port $FAKE_PORT: server closed the connection"
+}
+
+@test "kk-client: a server speaking out of turn is heard after your next line, without spinning" {
+    local out=$BATS_TEST_TMPDIR/out pid client ticks
+    start_server python3 -c "$ODD_SERVER_PY" out-of-turn 0
+    # Your lines come 1.5 s after the greeting; "Hurry up!" arrives meanwhile. A client that
+    # kept watching the socket would be woken again and again, and spend that time on a CPU.
+    timeout "$(tmo 10)" kk-client 127.0.0.1 "$SERVER_PORT" \
+        < <(sleep 1.5 3>&-; printf "Who's there?\nx\n") >"$out" 2>&1 3>&- &
+    pid=$!
+    sleep 1
+    client=$(pgrep -n -P "$pid") # timeout's child
+    # its user + system time so far, in clock ticks (1/100 s)
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$client/stat")
+    wait_exit "$pid" 5
+    run cat "$out"
+    assert_output "Server: Knock! Knock!
+Client: Who's there?
+Server: Hurry up!
+Client: x
+Server: Bye."
+    [ -n "$VALGRIND" ] || assert [ "$ticks" -lt 20 ] # valgrind alone costs more than that
+    stop_server
 }
 
 @test "kk-client: a server closing before Bye. is an error" {
     fake_server 1
     run timeout "$(tmo 5)" kk-client 127.0.0.1 "$FAKE_PORT" < <(kk_transcript_input)
     assert_failure 1
-    assert_output $'Server: Knock! Knock!\nClient: Who\'s there?\nkk-client: server closed the connection'
+    assert_output "Server: Knock! Knock!
+Client: Who's there?
+kk-client: cannot read from 127.0.0.1 port $FAKE_PORT: server closed the connection"
     wait_exit "$FAKE_PID" 5
 }
 
@@ -262,13 +363,17 @@ kk-client: input ended before the server said Bye."
 @test "kk-client: -h prints usage naming kk-client, bad usage exits 2" {
     run kk-client -h
     assert_success
-    assert_output 'usage: kk-client HOST PORT'
-    assert_usage_errors kk-client 'usage: kk-client HOST PORT' <<'EOF'
+    assert_output 'usage: kk-client [--timeout SECS] HOST PORT'
+    assert_usage_errors kk-client 'usage: kk-client [--timeout SECS] HOST PORT' <<'EOF'
 -	missing HOST and PORT
 localhost	missing PORT
 localhost 0	port must be a number from 1 to 65535: 0
 localhost 65536	port must be a number from 1 to 65535: 65536
 localhost 1 2	unexpected argument: 2
+--timeout 0 localhost 7	--timeout must be at least 1: 0
+--timeout x localhost 7	--timeout must be a number from 1 to 86400: x
+--timeout	option --timeout needs a value
+--bogus localhost 7	unknown option: --bogus
 EOF
 }
 
