@@ -206,6 +206,44 @@ closed 127\.0\.0\.1:[0-9]+$'
     stop_server
 }
 
+@test "kk-server: a 5000-byte line: the log says why, then closed" {
+    # shellcheck disable=SC2034 # read by kk_start (lib/kk_tests.bash)
+    local -a KK_SERVER_ARGS=() # the log on, as the README shows it
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" send a "$(printf 'x%.0s' $(seq 1 5000))\\n" closed a
+    assert_success
+    kk_assert_served # its "closed" line comes after the first client's
+    run cat "$SERVER_ERR"
+    assert_line --index 0 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+    local addr=${lines[0]#connection from }
+    assert_equal "${lines[1]}" "kk-server: $addr: line longer than 4096 bytes, connection closed"
+    assert_equal "${lines[2]}" "closed $addr"
+    stop_server
+}
+
+@test "kk-server: an accept() error that concerns one client is logged, and the server goes on" {
+    local tracee status=0
+    strace -o /dev/null true 2>/dev/null || skip "strace is missing or cannot trace here"
+    # strace makes the third accept fail with EPROTO (that client's network failed) instead of
+    # calling it, so that client still waits in the backlog: the next accept takes it. Both
+    # calls are named: a server may accept with accept() or with accept4(). LeakSanitizer
+    # cannot run under a tracer: leaks are the other tests' business.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_server strace -f -o /dev/null \
+        -e trace=accept,accept4 -e inject=accept,accept4:error=EPROTO:when=3 \
+        kk-server -q 0
+    kk_assert_served
+    kk_assert_served
+    kk_assert_served # the third: its first accept failed
+    kk_assert_served
+    run cat "$SERVER_ERR"
+    assert_output "kk-server: accept: Protocol error"
+    # strace holds off SIGTERM itself: stop the server it runs, then strace ends with its status.
+    tracee=$(pgrep -P "$SERVER_PID")
+    kill -TERM "$tracee"
+    wait_exit "$SERVER_PID" 5 || status=$?
+    assert_equal "$status" 0
+}
+
 @test "kk-server: -b ::1 serves kk-client over IPv6" {
     has_ipv6_loopback || skip "no IPv6 loopback (::1) here"
     start_server kk-server -q -b ::1 0

@@ -176,10 +176,9 @@ static int wait_for_greeting(struct client *c)
         {.fd = c->fd, .events = POLLIN},
         {.fd = STDIN_FILENO, .events = POLLIN},
     };
-    int rc;
 
     for (;;) {
-        rc = poll_two(fds, c->timeout_secs > 0 ? c->timeout_secs * 1000 : -1);
+        int rc = poll_two(fds, c->timeout_secs > 0 ? c->timeout_secs * 1000 : -1);
         if (rc < 0) {
             diag_warn("poll: %s", strerror(errno));
             return -1;
