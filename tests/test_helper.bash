@@ -137,7 +137,9 @@ kit_apply_use() {
 kit_use_wrapper() {
     local name=$1 quoted
     shift
-    [[ $1 == */* ]] || set -- "$(command -v "$1" || echo "$1")" "${@:2}"
+    # A bare command name resolves as the tests will see it (python3: the interpreter
+    # itself, linked into $KIT_BIN, not a version manager's shim).
+    [[ $1 == */* ]] || set -- "$(PATH=$KIT_BIN:$PATH command -v "$1" || echo "$1")" "${@:2}"
     quoted=$(printf '%q ' "$@")
     rm -f "$KIT_BIN/$name"
     if [ -n "$VALGRIND" ] && kit_is_elf "$1"; then
