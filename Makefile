@@ -13,7 +13,7 @@ USE         ?=
 export LESSON USE
 
 .PHONY: all lib testprogs demo test check deps deps-test deps-gates clean sanitize tsan lint fuzz bench \
-        mutants progress \
+        mutants progress starters \
         $(LESSON_DIRS)
 
 TESTPROG_DIR := $(wildcard tests/common/Makefile)
@@ -53,6 +53,11 @@ test: deps-test all
 M ?=
 mutants: all
 	@tests/gates/mutants $(M)
+
+# Starters, solutions and tests agree: the kit's programs pass every stage through USE=,
+# each starter builds and fails the stages of its TODOs, a Python echo server passes 03.
+starters: all
+	@tests/gates/starters
 
 # Your progress through the lessons: stages passed by your programs in each yours/.
 progress: all
