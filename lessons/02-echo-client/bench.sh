@@ -3,13 +3,15 @@
 # bytes (default 100,000) go through echo-client to lesson 03's echo-server and to socat,
 # in one run; then lesson 07's echo-load sends as many requests of the same size to the same
 # two servers, first one at a time (-w 1, lock-step as well) and then 64 in flight (-w 64).
-# Every server starts on port 0 and is stopped by its PID when the script ends.
+# Each figure is the median of REPEAT runs (default 3): a shared machine has hiccups. Every
+# server starts on port 0 and is stopped by its PID when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=SCRIPTDIR/../../common/listening.sh
 source ../../common/listening.sh
 
 lines=${LINES:-100000}
+repeat=${REPEAT:-3}
 load=../07-measuring/echo-load
 work=$(mktemp -d)
 pids=()
@@ -46,6 +48,9 @@ seq -f 'line %06g: the quick brown fox jumps over the lazy dog, again and again 
 sed 's/^/echo: /' "$work/in" >"$work/expected"
 
 row() { # row CLIENT SERVER SECONDS - one line of the table, with lines/s and µs per line
+    if ! [[ $3 =~ ^[0-9]*\.[0-9]+$ ]] || awk -v t="$3" 'BEGIN { exit t > 0 }'; then
+        die "$1 against $2: no measurement"
+    fi
     awk -v c="$1" -v s="$2" -v t="$3" -v n="$lines" \
         'BEGIN { printf "%-30s %-12s %8.3f %10.0f %9.1f\n", c, s, t, n / t, t * 1e6 / n }'
 }
@@ -57,20 +62,28 @@ client_seconds() {
     timeout 120 ./echo-client 127.0.0.1 "$1" <"$work/in" >"$work/out" || die "echo-client failed"
     end=$(date +%s%N)
     cmp -s "$work/expected" "$work/out" || die "echo-client: the lines did not all come back"
-    awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }'
+    awk -v ns=$((end - start)) 'BEGIN { printf "%.6f\n", ns / 1e9 }'
 }
 
-# load_seconds PORT WINDOW - echo-load's own clock for the same number of 93-byte requests.
+# load_seconds PORT WINDOW - echo-load's own clock for the same number of 93-byte requests
+# (from its requests/s, which has more digits than its seconds).
 load_seconds() {
-    timeout 120 "$load" -n "$lines" -s 93 -w "$2" --csv 127.0.0.1 "$1" | tail -n 1 | cut -d, -f4
+    timeout 120 "$load" -n "$lines" -s 93 -w "$2" --csv 127.0.0.1 "$1" |
+        awk -F, -v n="$lines" 'END { if ($6 > 0 && $12 == 0) printf "%.6f\n", n / $6 }'
 }
 
-printf 'lock-step: %s lines of 93 bytes, %s CPUs, %s %s\n' "$lines" "$(nproc)" \
-    "$(uname -s)" "$(uname -r)"
+# median COMMAND... - run COMMAND (which prints seconds) $repeat times; print the median.
+median() {
+    local i
+    for ((i = 0; i < repeat; i++)); do "$@"; done | sort -n | sed -n "$(((repeat + 1) / 2))p"
+}
+
+printf 'lock-step: %s lines of 93 bytes, %s CPUs, %s %s, median of %s runs\n' "$lines" \
+    "$(nproc)" "$(uname -s)" "$(uname -r)" "$repeat"
 printf '%-30s %-12s %8s %10s %9s\n' client server seconds lines/s "µs/line"
-row "echo-client (lock-step)" echo-server "$(client_seconds "$server_port")"
-row "echo-client (lock-step)" socat "$(client_seconds "$socat_port")"
-row "echo-load -w 1 (lock-step)" echo-server "$(load_seconds "$server_port" 1)"
-row "echo-load -w 1 (lock-step)" socat "$(load_seconds "$socat_port" 1)"
-row "echo-load -w 64 (pipelined)" echo-server "$(load_seconds "$server_port" 64)"
-row "echo-load -w 64 (pipelined)" socat "$(load_seconds "$socat_port" 64)"
+row "echo-client (lock-step)" echo-server "$(median client_seconds "$server_port")"
+row "echo-client (lock-step)" socat "$(median client_seconds "$socat_port")"
+row "echo-load -w 1 (lock-step)" echo-server "$(median load_seconds "$server_port" 1)"
+row "echo-load -w 1 (lock-step)" socat "$(median load_seconds "$socat_port" 1)"
+row "echo-load -w 64 (pipelined)" echo-server "$(median load_seconds "$server_port" 64)"
+row "echo-load -w 64 (pipelined)" socat "$(median load_seconds "$socat_port" 64)"
