@@ -308,27 +308,44 @@ kk-client: input ended before 127.0.0.1 port $SERVER_PORT said Bye."
     stop_server
 }
 
+# silent_server_clients - two kk-clients with --timeout 1 against $SERVER_PORT at once (so
+# the test waits one second, not two): stdin "open" (silent for 10 s) and stdin STDIN
+# ("typed": the 18 lines, or "closed": empty). Each must end by itself: exit 1 and the one
+# line of a missing greeting.
+silent_server_clients() {
+    local open other status_open=0 status_other=0
+    timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(sleep 10 3>&-) \
+        >"$BATS_TEST_TMPDIR/open.out" 2>&1 3>&- &
+    open=$!
+    if [ "$1" = typed ]; then
+        kk_transcript_input >"$BATS_TEST_TMPDIR/stdin"
+    else
+        : >"$BATS_TEST_TMPDIR/stdin"
+    fi
+    timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" <"$BATS_TEST_TMPDIR/stdin" \
+        >"$BATS_TEST_TMPDIR/other.out" 2>&1 3>&- &
+    other=$!
+    wait "$open" || status_open=$?
+    wait "$other" || status_other=$?
+    assert_equal "stdin open: exit $status_open" "stdin open: exit 1" # not 124: timeout's
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/open.out")" \
+        "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    assert_equal "stdin $1: exit $status_other" "stdin $1: exit 1"
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/other.out")" \
+        "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+}
+
 @test "kk-client: against echo-server, which never greets, stdin open or typed ahead: --timeout ends it" {
     start_server echo-server -q 0
-    # stdin stays open and silent for 10 s
-    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(sleep 10 3>&-)
-    assert_failure 1
-    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
     # lines typed ahead wait for the greeting: nothing is sent before it
-    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(kk_transcript_input)
-    assert_failure 1
-    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    silent_server_clients typed
     stop_server
 }
 
 @test "kk-client: against a listener that accepts and stays silent, --timeout ends it" {
     start_server python3 -c "$ODD_SERVER_PY" silent 0
-    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" </dev/null
-    assert_failure 1
-    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
-    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(sleep 10 3>&-)
-    assert_failure 1
-    assert_output "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    # stdin closed: kk-client half-closes, but this listener neither speaks nor closes
+    silent_server_clients closed
     stop_server
 }
 
