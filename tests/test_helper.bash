@@ -183,6 +183,7 @@ kit_teardown() {
     kit_stage_report
     for pid in "${KIT_SERVER_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true # reaped here: bash says nothing of it later
     done
     kit_release
     kit_check_valgrind_logs
