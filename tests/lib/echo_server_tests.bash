@@ -363,7 +363,7 @@ echo_test_sigterm_with_client() {
 # only in the kernel's answer: strace's injection skips the call, so the connection stays
 # in the backlog, and a server that goes on accepting at once serves that client too. A
 # server that pauses after the error instead (as for EMFILE) makes one client wait: each of
-# the six round trips must take less than 0.5 s. The stop signal goes to the server itself,
+# the six round trips must take less than 0.8 s. The stop signal goes to the server itself,
 # strace's child: strace would hold it while it waits.
 echo_test_accept_error_skipped() {
     command -v strace >/dev/null || skip "strace is not installed"
@@ -375,7 +375,7 @@ echo_test_accept_error_skipped() {
         "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" 0
     run timeout "$(tmo 20)" python3 -c '
 import socket, sys, time
-addr, limit = ("127.0.0.1", int(sys.argv[1])), 0.5 * int(sys.argv[2])
+addr, limit = ("127.0.0.1", int(sys.argv[1])), 0.8 * int(sys.argv[2])
 for i in range(1, 7):
     start = time.monotonic()
     with socket.create_connection(addr) as s:
