@@ -37,6 +37,10 @@
 #   echo_test_restart_after_stop     a restarted server binds the same port at once, with
 #                                    the old connection in TIME_WAIT
 #   echo_test_sigterm_with_client    SIGTERM while a client is connected: exit 0
+#   echo_test_accept_error_skipped   accept() fails once with EPROTO (strace injects it):
+#                                    one line "PROG: accept: Protocol error: skipping that
+#                                    connection", the next client accepted at once, every
+#                                    later one served, exit 0 on SIGTERM (needs strace)
 #
 # Valid only for CONCURRENT servers (lessons 05, 06):
 #   echo_test_never_reads_while_another_served  a client that never reads does not stop
@@ -44,6 +48,9 @@
 #   echo_test_out_of_descriptors_serves_others  with room for 12 descriptors and 30 clients: the
 #                                    connected ones are served, accept's EMFILE is logged
 #                                    once, and a client from the backlog is served later
+#   echo_test_refused_read_busy_line  --max-clients 1: 20 clients refused after sending a
+#                                    line each read "Server busy, try again later." and
+#                                    then EOF, not a reset
 #
 # Valid only for ONE-AT-A-TIME servers (lesson 03):
 #   echo_test_out_of_descriptors_waits  with no descriptor left for a client: EMFILE said
@@ -352,6 +359,53 @@ echo_test_sigterm_with_client() {
     echo_release_client
 }
 
+# Exactly the third accept call fails (accept or accept4, whichever the server uses), and
+# only in the kernel's answer: strace's injection skips the call, so the connection stays
+# in the backlog, and a server that goes on accepting at once serves that client too. A
+# server that pauses after the error instead (as for EMFILE) makes one client wait: each of
+# the six round trips must take less than 0.8 s. The stop signal goes to the server itself,
+# strace's child: strace would hold it while it waits.
+echo_test_accept_error_skipped() {
+    command -v strace >/dev/null || skip "strace is not installed"
+    local server status=0
+    # LeakSanitizer cannot check a traced program (it traces the program itself at exit).
+    start_server env ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+        strace -f -qq -o /dev/null --seccomp-bpf -e trace=accept,accept4 \
+        -e inject=accept,accept4:error=EPROTO:when=3 \
+        "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" 0
+    run timeout "$(tmo 20)" python3 -c '
+import socket, sys, time
+addr, limit = ("127.0.0.1", int(sys.argv[1])), 0.8 * int(sys.argv[2])
+for i in range(1, 7):
+    start = time.monotonic()
+    with socket.create_connection(addr) as s:
+        line = b"client %d\n" % i
+        s.sendall(line)
+        s.settimeout(10)
+        got = b""
+        while len(got) < len(line):
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            got += chunk
+    took = time.monotonic() - start
+    if got != line:
+        sys.exit("client %d: sent %r, got back %r" % (i, line, got))
+    if took > limit:
+        sys.exit("client %d waited %.1f s for its echo" % (i, took))
+print("6 clients served")
+' "$SERVER_PORT" "$KIT_SLOW" 3>&-
+    assert_success
+    assert_output '6 clients served'
+    server=$(ps -o pid= --ppid "$SERVER_PID" | tr -d ' ')
+    assert [ -n "$server" ]
+    kill -TERM "$server"
+    wait_exit "$SERVER_PID" 5 || status=$?
+    assert_equal "$status" 0
+    run cat "$SERVER_ERR"
+    assert_output "$ECHO_SERVER: accept: Protocol error: skipping that connection"
+}
+
 # ---- valid only for concurrent servers ---------------------------------------------------
 
 echo_test_never_reads_while_another_served() {
@@ -413,6 +467,50 @@ print(last.recv(100).decode(), end="")
     stop_server
     run grep -c 'accept: Too many open files' "$SERVER_ERR"
     assert_output 1
+}
+
+# A client refused by --max-clients that has already sent a line: a server that closes at
+# once, with that line unread, makes the kernel send a reset instead of a FIN, and the
+# client reads the busy line and then "Connection reset by peer". Half-closing and draining
+# until the client closes (bounded) gives every one the line, then EOF. The server is
+# stopped (SIGSTOP) while the 20 connect and send, so that their lines are surely there
+# when it accepts them; the peer lets it go on (SIGCONT) before it reads.
+echo_test_refused_read_busy_line() {
+    echo_start --max-clients 1
+    echo_hold_client $'served\n'
+    kill -STOP "$SERVER_PID"
+    run timeout "$(tmo 15)" python3 -c '
+import os, signal, socket, sys
+addr, server = ("127.0.0.1", int(sys.argv[1])), int(sys.argv[2])
+busy = b"Server busy, try again later.\n"
+try:
+    clients = [socket.create_connection(addr) for _ in range(20)]
+    for s in clients:
+        s.sendall(b"may I come in?\n")
+finally:
+    os.kill(server, signal.SIGCONT)
+seen = []
+for s in clients:
+    s.settimeout(10)
+    got, end = b"", "EOF"
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except OSError as e:
+        end = e.strerror or type(e).__name__
+    seen.append(("the busy line" if got == busy else repr(got)) + ", then " + end)
+    s.close()
+for what in sorted(set(seen)):
+    print(seen.count(what), what)
+' "$SERVER_PORT" "$SERVER_PID" 3>&-
+    kill -CONT "$SERVER_PID" # in case the peer failed before it could
+    assert_success
+    assert_output '20 the busy line, then EOF'
+    echo_release_client
+    stop_server
 }
 
 # ---- valid only for one-at-a-time servers -------------------------------------------------
