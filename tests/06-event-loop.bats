@@ -1,382 +1,127 @@
 #!/usr/bin/env bats
-# Lesson 06: echo-poll-server (one thread, poll), then echo-event-server and kk-event-server
-# (one thread, one epoll loop each). The echo and Knock Knock checks shared with lessons 03
-# to 05 live in lib/; this file runs those that do not depend on one-at-a-time service, on
-# each server, then the lesson's own: many lines in one write, a line split byte by byte,
-# backpressure, idle timeouts, --max-clients, out of descriptors, an odd accept() error,
-# 1,000 concurrent connections and SIGTERM with 1,000 open.
+# tests/06-event-loop.bats - lesson 06, first step: echo-poll-server (one thread, poll()), in
+# stages that follow the README: it starts and echoes (1), serves many clients at once (2),
+# sends back every byte through its output buffers (3), holds a client that never reads
+# (backpressure, 4), survives resets and stops on signals (5), its options (6), and what can
+# go wrong (7). The epoll servers follow in 06-event-loop-epoll.bats (stages 8 to 14) and
+# 06-event-loop-kk.bats (15 to 19). The checks shared with lessons 03 and 05 are in
+# lib/echo_server_tests.bash, lesson 06's own in lib/event_loop_tests.bash; every test
+# names the likely mistake (hint) and the README section that explains it.
 
 load test_helper
 load lib/echo_server_tests
-load lib/kk_tests
+load lib/event_loop_tests
 
-# shellcheck disable=SC2034 # the four are read by lib/echo_server_tests.bash and lib/kk_tests.bash
-ECHO_SERVER=echo-event-server
+# shellcheck disable=SC2034 # read by lib/echo_server_tests.bash and lib/event_loop_tests.bash
+ECHO_SERVER=echo-poll-server
 # shellcheck disable=SC2034
 ECHO_SERVER_ARGS=(-q)
-# shellcheck disable=SC2034
-KK_SERVER=kk-event-server
-# shellcheck disable=SC2034
-KK_SERVER_ARGS=(-q)
 
-# The lesson's load client (bench/echo-bench.c): a test tool, never run under valgrind.
-BENCH=$(kit_program_dir "$KIT_ROOT/lessons/06-event-loop")/bench/echo-bench
-
-# on_poll_server CHECK - run a shared echo check against echo-poll-server.
-on_poll_server() {
-    local ECHO_SERVER=echo-poll-server
-    "$@"
+setup() {
+    ev_setup echo-poll-server
 }
 
-# ---- echo-poll-server: the echo-server checks, through the shared functions ---------------
-
-@test "echo-poll-server: echoes bytes that end without a newline at once" { on_poll_server echo_test_no_newline; }
-@test "echo-poll-server: echoes one write holding many lines" { on_poll_server echo_test_many_lines_one_write; }
-@test "echo-poll-server: echoes bytes sent one at a time" { on_poll_server echo_test_bytes_one_at_a_time; }
-@test "echo-poll-server: round-trips 1 MiB of random binary (sha256)" { on_poll_server echo_test_binary_1mib; }
-@test "echo-poll-server: round-trips random binary, 50 MiB (5 under valgrind), sha256" { on_poll_server echo_test_binary_50mib; }
-@test "echo-poll-server: returns CRLF, lone CR, NUL and all 256 byte values unchanged" { on_poll_server echo_test_transparency; }
-@test "echo-poll-server: sends everything pending after a half-close, then closes" { on_poll_server echo_test_half_close; }
-@test "echo-poll-server: answers nc -N with the exact bytes, then closes" { on_poll_server echo_test_half_close_nc; }
-@test "echo-poll-server: survives a reset mid-stream and serves the next client" { on_poll_server echo_test_rst_then_next_client; }
-@test "echo-poll-server: logs the reason when a client resets mid-stream" { on_poll_server echo_test_rst_logged; }
-@test "echo-poll-server: spends no CPU on a client that never reads, then serves the next" { on_poll_server echo_test_never_reads_then_leaves; }
-@test "echo-poll-server: serves 100 clients one after another" { on_poll_server echo_test_sequential_100_clients; }
-@test "echo-poll-server: -b ::1 serves IPv6 only" { on_poll_server echo_test_ipv6_bind; }
-@test "echo-poll-server: -b :: serves both 127.0.0.1 and ::1" { on_poll_server echo_test_dual_stack_bind; }
-@test "echo-poll-server: reports a port in use and exits 1" { on_poll_server echo_test_port_in_use; }
-@test "echo-poll-server: binds again at once after a stop (SO_REUSEADDR)" { on_poll_server echo_test_restart_after_stop; }
-@test "echo-poll-server: exits 0 on SIGTERM while a client is connected" { on_poll_server echo_test_sigterm_with_client; }
-@test "echo-poll-server: skips a client whose accept() fails (EPROTO) and serves the next at once" { on_poll_server echo_test_accept_error_skipped; }
-@test "echo-poll-server: serves a client while another never reads" { on_poll_server echo_test_never_reads_while_another_served; }
-@test "echo-poll-server: out of descriptors, keeps serving and says so once" { on_poll_server echo_test_out_of_descriptors_serves_others; }
-@test "echo-poll-server: clients refused by --max-clients after sending read the busy line, then EOF" { on_poll_server echo_test_refused_read_busy_line; }
-@test "echo-poll-server: --once exits 0 after its first client leaves" { on_poll_server echo_test_once; }
-
-# ---- echo-event-server: the echo-server checks, through the shared functions --------------
-
-@test "echo-event-server: echoes bytes that end without a newline at once" { echo_test_no_newline; }
-@test "echo-event-server: echoes one write holding many lines" { echo_test_many_lines_one_write; }
-@test "echo-event-server: echoes bytes sent one at a time" { echo_test_bytes_one_at_a_time; }
-@test "echo-event-server: round-trips 1 MiB of random binary (sha256)" { echo_test_binary_1mib; }
-@test "echo-event-server: round-trips random binary, 50 MiB (5 under valgrind), sha256" { echo_test_binary_50mib; }
-@test "echo-event-server: returns CRLF, lone CR, NUL and all 256 byte values unchanged" { echo_test_transparency; }
-@test "echo-event-server: sends everything pending after a half-close, then closes" { echo_test_half_close; }
-@test "echo-event-server: answers nc -N with the exact bytes, then closes" { echo_test_half_close_nc; }
-@test "echo-event-server: survives a reset mid-stream and serves the next client" { echo_test_rst_then_next_client; }
-@test "echo-event-server: spends no CPU on a client that never reads, then serves the next" { echo_test_never_reads_then_leaves; }
-@test "echo-event-server: serves 100 clients one after another" { echo_test_sequential_100_clients; }
-@test "echo-event-server: -b ::1 serves IPv6 only" { echo_test_ipv6_bind; }
-@test "echo-event-server: -b :: serves both 127.0.0.1 and ::1" { echo_test_dual_stack_bind; }
-@test "echo-event-server: reports a port in use and exits 1" { echo_test_port_in_use; }
-@test "echo-event-server: binds again at once after a stop (SO_REUSEADDR)" { echo_test_restart_after_stop; }
-@test "echo-event-server: exits 0 on SIGTERM while a client is connected" { echo_test_sigterm_with_client; }
-@test "echo-event-server: skips a client whose accept() fails (EPROTO) and serves the next at once" { echo_test_accept_error_skipped; }
-@test "echo-event-server: serves a client while another never reads" { echo_test_never_reads_while_another_served; }
-@test "echo-event-server: clients refused by --max-clients after sending read the busy line, then EOF" { echo_test_refused_read_busy_line; }
-# Listed for one-at-a-time servers, but --once means the same here: one client, then exit 0.
-@test "echo-event-server: --once exits 0 after its first client leaves" { echo_test_once; }
-
-# ---- the Knock Knock checks, through the shared functions -------------------------------
-
-@test "kk-event-server: kk-client prints the 37-line transcript" { kk_test_transcript_37_lines; }
-@test "kk-event-server: speaks first" { kk_test_greeting_first; }
-@test "kk-event-server: tells a whole joke" { kk_test_whole_joke; }
-@test "kk-event-server: reprimands anything but \"Who's there?\"" { kk_test_whos_there_reprimand; }
-@test "kk-event-server: a wrong clue answer restarts the joke" { kk_test_clue_reprimand_restarts; }
-@test "kk-event-server: near misses do not match" { kk_test_near_misses; }
-@test "kk-event-server: matches case-insensitively" { kk_test_case_insensitive; }
-@test "kk-event-server: CRLF and lone CR end lines like LF" { kk_test_line_endings; }
-@test "kk-event-server: only y or Y means another joke" { kk_test_yes_means_no; }
-@test "kk-event-server: wraps to the first joke after the fifth" { kk_test_wrap_to_first_joke; }
-@test "kk-event-server: closes on a 5000-byte line and serves the next client" { kk_test_long_line_closes; }
-@test "kk-event-server: accepts a line of exactly 4096 bytes" { kk_test_line_of_4096_accepted; }
-@test "kk-event-server: a reset mid-joke is no error" { kk_test_reset_mid_joke; }
-@test "kk-event-server: a half-close mid-joke gets its replies, then EOF" { kk_test_eof_mid_joke; }
-@test "kk-event-server: \"Bye.\" arrives although the client sent more than the server read" { kk_test_bye_survives_unread_input; }
-@test "kk-event-server: after \"Bye.\" it waits at most about a second for the client to close" { kk_test_linger_is_bounded; }
-@test "kk-event-server: a silent client does not block another" { kk_test_silent_client_does_not_block; }
-@test "kk-event-server: 200 clients at once each complete a joke" { kk_test_200_concurrent_jokes; }
-@test "kk-event-server: a reset does not disturb the other clients" { kk_test_reset_does_not_disturb_others; }
-@test "kk-event-server: --max-clients 2 turns the third client away" { kk_test_max_clients; }
-@test "kk-event-server: exits 0 within 2 s on SIGTERM with 50 idle clients" { kk_test_sigterm_with_50_idle; }
-
-# ---- the contract: usage, the listening line, the log ---------------------------------------
-
-USAGE_TAIL="[-b ADDR] [--idle-timeout SECS] [--max-clients N] [--once] [-q] PORT"
-
-@test "echo-poll-server, echo-event-server, kk-event-server: -h prints usage on stdout and exits 0" {
-    local prog
-    for prog in echo-poll-server echo-event-server kk-event-server; do
-        run "$prog" -h
-        assert_success
-        assert_output "usage: $prog $USAGE_TAIL"
-    done
+teardown() {
+    ev_teardown
 }
 
-@test "echo-poll-server, echo-event-server, kk-event-server: bad usage says what was wrong, prints the usage line and exits 2" {
-    local prog
-    for prog in echo-poll-server echo-event-server kk-event-server; do
-        assert_usage_errors "$prog" "usage: $prog $USAGE_TAIL" <<'EOF'
--	missing PORT
-1 2	unexpected argument: 2
-x	port must be a number from 0 to 65535: x
-65536	port must be a number from 0 to 65535: 65536
--x 0	unknown option: -x
---idle-timeout x 0	--idle-timeout must be a number from 0 to 86400: x
---idle-timeout -1 0	--idle-timeout must be a number from 0 to 86400: -1
---idle-timeout 86401 0	--idle-timeout must be at most 86400: 86401
---max-clients 0 0	--max-clients must be at least 1: 0
---max-clients 2x 0	--max-clients must be a number from 1 to 10000000: 2x
--b	option -b needs a value
-EOF
-    done
+# ---- stage 1: it starts, echoes, and stops ---------------------------------------------------
+
+@test "stage 1: echo-poll-server: says \"listening on 127.0.0.1:PORT\" at once, exits 0 on SIGTERM" { ev_test_starts; }
+@test "stage 1: echo-poll-server: exits 0 on SIGINT" { ev_test_sigint; }
+@test "stage 1: echo-poll-server: -h prints usage; bad usage says what was wrong, then usage, exit 2" { ev_test_usage echo-poll-server; }
+@test "stage 1: echo-poll-server: six round trips on one connection, with pauses, then EOF" { ev_test_round_trips; }
+@test "stage 1: echo-poll-server: answers nc -N with the exact bytes, then closes" {
+    hint "after the client's EOF (read() returns 0), send what is left, then close" "$EV_S_POLL"
+    echo_test_half_close_nc
 }
 
-# log_lines SERVER - the server logs one line when a client comes, one when it leaves.
-log_lines() {
-    local port
-    start_server "$1" 0
-    assert_equal "$SERVER_ENDPOINT" "127.0.0.1:$SERVER_PORT"
-    port=$(free_port)
-    run timeout "$(tmo 5)" socat -t "$(tmo 5)" - "TCP:127.0.0.1:$SERVER_PORT,sourceport=$port,reuseaddr" <<<"logged"
-    assert_success
-    assert_output "logged"
-    stop_server
-    assert_equal "$(cat "$SERVER_OUT")" "listening on 127.0.0.1:$SERVER_PORT"
-    assert_equal "$(cat "$SERVER_ERR")" "connection from 127.0.0.1:$port
-closed 127.0.0.1:$port"
+# ---- stage 2: many clients at once, on one thread ------------------------------------------
+
+@test "stage 2: echo-poll-server: serves a client while another is connected and silent" { ev_test_two_clients; }
+@test "stage 2: echo-poll-server: 1,000 clients at once, 20 lines each" { ev_test_thousand_clients; }
+@test "stage 2: echo-poll-server: 100 clients one after another, and no descriptor left open" { ev_test_hundred_clients; }
+@test "stage 2: echo-poll-server: logs 'connection from' and 'closed' with the client's address" { ev_test_logs; }
+
+# ---- stage 3: every byte back: partial writes and the output buffer --------------------------
+
+@test "stage 3: echo-poll-server: 1 MiB through a client that reads slowly: every byte back, in order" { ev_test_slow_reader; }
+@test "stage 3: echo-poll-server: echoes one write holding many lines" {
+    hint "2,000 lines in one write (48 KiB): a read brings many lines at once, and the echo may go out in pieces: keep what send() did not take" "$EV_S_POLL"
+    echo_test_many_lines_one_write
+}
+@test "stage 3: echo-poll-server: echoes bytes sent one at a time" {
+    hint "bytes sent one per write come back as they come, in order, without waiting for a newline" "$EV_S_POLL"
+    echo_test_bytes_one_at_a_time
+}
+@test "stage 3: echo-poll-server: returns CRLF, lone CR, NUL and all 256 byte values unchanged" {
+    hint "echo bytes, not strings: keep read()'s count, never strlen() or printf(\"%s\"), and a NUL or a CR is a byte like any other" "$EV_S_POLL"
+    echo_test_transparency
+}
+@test "stage 3: echo-poll-server: round-trips random binary, 50 MiB (5 under valgrind), sha256" {
+    hint "50 MiB sent while reading: every byte back, in order; what send() did not take waits in the output buffer, and is sent first when POLLOUT comes" "$EV_S_WRONG"
+    echo_test_binary_50mib
+}
+@test "stage 3: echo-poll-server: sends everything pending after a half-close, then closes" {
+    hint "at the client's EOF some echo may still wait in the output buffer: send it all, then close" "$EV_S_POLL"
+    echo_test_half_close
+}
+@test "stage 3: echo-poll-server: 1,000 concurrent connections each echo 64 KiB, every byte checked" { ev_test_thousand_64k; }
+
+# ---- stage 4: backpressure ---------------------------------------------------------------------
+
+@test "stage 4: echo-poll-server: holds a client sending 100 MiB without reading to its buffer bound" { ev_test_hog; }
+@test "stage 4: echo-poll-server: a client that never reads costs no CPU, and others are served" { ev_test_never_reads; }
+
+# ---- stage 5: resets, SIGPIPE and stopping -----------------------------------------------------
+
+@test "stage 5: echo-poll-server: a reset mid-stream is logged with its reason, and the next client served" {
+    hint "a reset is one client's end: ECONNRESET (or EPIPE) from read() or send() closes that connection, logged as \"closed ADDR:PORT: reason\"; the server goes on" "$EV_S_WRONG"
+    echo_test_rst_logged
+}
+@test "stage 5: echo-poll-server: survives a client that resets before its echo is sent (SIGPIPE)" { ev_test_sigpipe; }
+@test "stage 5: echo-poll-server: exits 0 on SIGTERM while a client is connected" {
+    hint "SIGTERM with a client connected: close it too, and exit 0" "$EV_S_POLL"
+    echo_test_sigterm_with_client
+}
+@test "stage 5: echo-poll-server: exits 0 within 2 s on SIGTERM with 1,000 connections open" { ev_test_sigterm_thousand; }
+
+# ---- stage 6: the options ------------------------------------------------------------------------
+
+@test "stage 6: echo-poll-server: --idle-timeout closes a silent client, also when nothing else happens" { ev_test_idle_timeout; }
+@test "stage 6: echo-poll-server: --max-clients 2 turns the third client away at once" { ev_test_max_clients; }
+@test "stage 6: echo-poll-server: clients refused by --max-clients after sending read the busy line, then EOF" {
+    hint "a refused client may have sent something already: after the busy line, half-close (shutdown SHUT_WR) and drop what it sends until it closes (1 s at most); close() with its bytes unread sends a reset, which can destroy the line" "$EV_S_RUN"
+    echo_test_refused_read_busy_line
+}
+@test "stage 6: echo-poll-server: --once exits 0 after its first client leaves" {
+    hint "--once: stop accepting after the first client, and leave the loop (exit 0) once it has gone" "$EV_S_RUN"
+    echo_test_once
 }
 
-# sigint_idle SERVER - SIGINT stops the server as SIGTERM does.
-sigint_idle() {
-    local status=0
-    start_server "$1" -q 0
-    kill -INT "$SERVER_PID"
-    wait_exit "$SERVER_PID" 5 || status=$?
-    assert_equal "$status" 0
+# ---- stage 7: what can go wrong ------------------------------------------------------------------
+
+@test "stage 7: echo-poll-server: out of descriptors, keeps serving and says so once" {
+    hint "accept() failing with EMFILE leaves the client in the backlog, and poll() reports the listener again at once: say so once, stop polling the listener until a client closes (or a second passes)" "$EV_S_WRONG"
+    echo_test_out_of_descriptors_serves_others
 }
-
-@test "echo-poll-server: logs 'connection from' and 'closed' with the client's address" { log_lines echo-poll-server; }
-@test "echo-event-server: logs 'connection from' and 'closed' with the client's address" { log_lines echo-event-server; }
-@test "echo-event-server: logs the reason when a client resets mid-stream" { echo_test_rst_logged; }
-@test "echo-poll-server: exits 0 on SIGINT with nothing connected" { sigint_idle echo-poll-server; }
-@test "echo-event-server: exits 0 on SIGINT with nothing connected" { sigint_idle echo-event-server; }
-
-# ---- lines and packets ----------------------------------------------------------------------
-
-@test "kk-event-server: answers every line of one write, in order" {
-    local input expected
-    # The 18 lines of the whole transcript in a single send: 19 answers, in order, then EOF.
-    input=$(kk_transcript_input | sed 's/$/\\n/' | tr -d '\n')
-    expected=$(kk_transcript_output | sed -n 's/^Server: \(.*\)$/\1\\n/p' | tr -d '\n')
-    kk_start
-    run kk_peer open a send a "$input" expect a "$expected" eof a
-    assert_success
-    stop_server
+@test "stage 7: echo-poll-server: skips a client whose accept() fails (EPROTO) and serves the next at once" {
+    hint "an accept() error that concerns one client (EPROTO, ECONNABORTED...): say so in one line, and accept the next at once" "$EV_S_WRONG"
+    echo_test_accept_error_skipped
 }
-
-@test "kk-event-server: answers a line sent one byte per write only at its end" {
-    local steps=() i line="Who's there?"
-    for ((i = 0; i < ${#line}; i++)); do
-        # Each byte alone, then 20 ms of silence: no answer may come before the "\n".
-        steps+=(send a "${line:i:1}" silent a 0.02)
-    done
-    kk_start
-    run kk_peer open a expect a "$KK_KNOCK" "${steps[@]}" send a '\n' expect a 'Turnip\n' \
-        shut a eof a
-    assert_success
-    stop_server
+@test "stage 7: echo-poll-server: reports a port in use and exits 1" {
+    hint "a port in use: one line \"PROG: cannot listen on 127.0.0.1 port N: Address already in use\", exit 1" "$EV_S_WRONG"
+    echo_test_port_in_use
 }
-
-# ---- backpressure ---------------------------------------------------------------------------------
-
-# hog_held_at_bound - the server stops reading a client whose echo it cannot send
-hog_held_at_bound() {
-    echo_start
-    # The hog sends 100 MiB and never reads; one other client does request/reply meanwhile.
-    # The server stops reading the hog once its 64 KiB output buffer is full: the hog gets
-    # no further than the kernel's socket buffers, and the server's memory does not grow.
-    local out hog replies before peak
-    out=$(timeout "$(tmo 20)" "$BENCH" -c 1 -d 0.3 --hog $((100 << 20)) --pid "$SERVER_PID" \
-        127.0.0.1 "$SERVER_PORT" 2>&1 3>&-) || fail "echo-bench failed: $out"
-    hog=$(grep -o 'hog_sent=[0-9]*' <<<"$out" | cut -d= -f2)
-    replies=$(grep -o ' replies=[0-9]*' <<<"$out" | cut -d= -f2)
-    before=$(grep -o 'rss_before_kib=[0-9]*' <<<"$out" | cut -d= -f2)
-    peak=$(grep -o 'rss_peak_kib=[0-9]*' <<<"$out" | cut -d= -f2)
-    assert [ "$hog" -gt 0 ]
-    assert [ "$hog" -lt $((100 << 20)) ]
-    assert [ "$replies" -gt 10 ]
-    # Resident size is meaningless under valgrind (the server runs inside it).
-    if [ -z "$VALGRIND" ] && [ -z "$KIT_VARIANT" ]; then
-        assert [ $((peak - before)) -le 1024 ]
-    fi
-    stop_server
+@test "stage 7: echo-poll-server: binds again at once after a stop (SO_REUSEADDR)" {
+    hint "SO_REUSEADDR before bind() (net_listen() sets it): a restarted server binds at once, old connections in TIME_WAIT or not" "$EV_S_WRONG"
+    echo_test_restart_after_stop
 }
-
-@test "echo-poll-server: holds a client sending 100 MiB without reading to its buffer bound" { on_poll_server hog_held_at_bound; }
-@test "echo-event-server: holds a client sending 100 MiB without reading to its buffer bound" { hog_held_at_bound; }
-
-# ---- idle timeout, --max-clients, out of descriptors ---------------------------------------
-
-# idle_timeout_closes_silent - --idle-timeout 1: a silent client closed after about 1 s, an active one never
-idle_timeout_closes_silent() {
-    start_server "$ECHO_SERVER" --idle-timeout 1 0
-    # A says nothing; B sends a line every 0.2 s for 2.2 s. A must be closed after about
-    # 1 s (well before B is done), B never.
-    run timeout "$(tmo 15)" python3 -c '
-import socket, sys, time
-addr = ("127.0.0.1", int(sys.argv[1]))
-a = socket.create_connection(addr)
-b = socket.create_connection(addr)
-a.setblocking(False)
-start = time.monotonic()
-a_closed = None
-for i in range(11):
-    b.sendall(b"tick %d\n" % i)
-    b.settimeout(5)
-    want = b"tick %d\n" % i
-    got = b""
-    while len(got) < len(want):
-        chunk = b.recv(len(want) - len(got))
-        if not chunk:
-            sys.exit("B was closed after %.1f s" % (time.monotonic() - start))
-        got += chunk
-    assert got == want, got
-    try:
-        if a_closed is None and a.recv(1) == b"":
-            a_closed = time.monotonic() - start
-    except BlockingIOError:
-        pass
-    time.sleep(0.2)
-if a_closed is None:
-    sys.exit("A was not closed")
-print("A closed after %d s, B served to the end" % round(a_closed))
-' "$SERVER_PORT" 3>&-
-    assert_success
-    assert_output 'A closed after 1 s, B served to the end'
-    stop_server
-    run grep -c '^idle for 1 s: 127\.0\.0\.1:[0-9]*$' "$SERVER_ERR"
-    assert_output 1
+@test "stage 7: echo-poll-server: -b ::1 serves IPv6 only" {
+    hint "-b ADDR: listen on that address, IPv6 too; the listening line shows it in brackets" "$EV_S_RUN"
+    echo_test_ipv6_bind
 }
-
-@test "echo-poll-server: --idle-timeout closes a silent client and not an active one" { on_poll_server idle_timeout_closes_silent; }
-@test "echo-event-server: --idle-timeout closes a silent client and not an active one" { idle_timeout_closes_silent; }
-
-# max_clients_two - --max-clients 2: the third client is told so and closed; a freed slot serves again
-max_clients_two() {
-    local out=$BATS_TEST_TMPDIR/second.out second
-    echo_start --max-clients 2
-    echo_hold_client $'first\n'
-    # The second client is served too, then stays connected (killed below, by PID).
-    timeout "$(tmo 20)" python3 -c '
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"second\n")
-print(s.recv(100).decode(), end="", flush=True)
-time.sleep(30)
-' "$SERVER_PORT" >"$out" 3>&- 4>&- &
-    second=$!
-    echo_wait_output "$out" '^second$'
-    # The third is accepted, told so, and closed at once: no echo.
-    run timeout "$(tmo 5)" socat -t "$(tmo 5)" - "TCP:127.0.0.1:$SERVER_PORT" <<<"third"
-    assert_success
-    assert_output 'Server busy, try again later.'
-    # When one leaves, its slot is free for the next client.
-    echo_release_client
-    run echo_text_round_trip 127.0.0.1 $'after a slot freed\n'
-    assert_success
-    kill "$second"
-    wait "$second" 2>/dev/null || true
-    stop_server
-}
-
-@test "echo-poll-server: --max-clients 2 turns the third client away at once" { on_poll_server max_clients_two; }
-@test "echo-event-server: --max-clients 2 turns the third client away at once" { max_clients_two; }
-
-@test "echo-event-server: out of descriptors, keeps serving and says so once" { echo_test_out_of_descriptors_serves_others; }
-
-# ---- many connections -------------------------------------------------------------------------
-
-# thousand_concurrent - 1,000 connections at once, each echoing 64 KiB (100 under valgrind)
-thousand_concurrent() {
-    # 1,000 connections, or 100 under valgrind (about 20 times slower there).
-    local conns=1000
-    [ -z "$VALGRIND" ] || conns=100
-    echo_start
-    run timeout "$(tmo 20)" "$BENCH" -c "$conns" -s 65536 -n 1 127.0.0.1 "$SERVER_PORT" 3>&-
-    assert_success
-    assert_output --regexp "^conns=$conns idle=0 size=65536 .* replies=$conns "
-    stop_server
-}
-
-@test "echo-poll-server: 1,000 concurrent connections each echo 64 KiB, every byte checked" { on_poll_server thousand_concurrent; }
-@test "echo-event-server: 1,000 concurrent connections each echo 64 KiB, every byte checked" { thousand_concurrent; }
-
-# sigterm_with_thousand - SIGTERM with 1,000 connections open: exit 0 within 2 s, each one closed
-sigterm_with_thousand() {
-    local out=$BATS_TEST_TMPDIR/bench.out pid n=0 start elapsed status=0
-    echo_start
-    "$BENCH" -c 0 -i 1000 --until-closed 127.0.0.1 "$SERVER_PORT" >"$out" 2>&1 3>&- &
-    pid=$!
-    until grep -q '^connected 1000$' "$out"; do
-        kill -0 "$pid" 2>/dev/null || fail "echo-bench: $(cat "$out")"
-        [ $((n += 1)) -le $((200 * KIT_SLOW)) ] || fail "1,000 connections not open in time"
-        sleep 0.05
-    done
-    start=$(date +%s%N)
-    kill -TERM "$SERVER_PID"
-    wait_exit "$SERVER_PID" 2 || status=$?
-    elapsed=$((($(date +%s%N) - start) / 1000000))
-    assert_equal "$status" 0
-    assert [ "$elapsed" -lt $((2000 * KIT_SLOW)) ]
-    wait_exit "$pid" 5
-    run cat "$out"
-    assert_output $'connected 1000\nclosed by the server: 1000'
-}
-
-@test "echo-poll-server: exits 0 within 2 s on SIGTERM with 1,000 connections open" { on_poll_server sigterm_with_thousand; }
-@test "echo-event-server: exits 0 within 2 s on SIGTERM with 1,000 connections open" { sigterm_with_thousand; }
-
-# ---- make bench (a measurement: its figures are not judged here, only that it runs) --------
-
-@test "make bench: a short run prints every figure, and the 1 GiB hog grows nothing" {
-    [ -z "$KIT_VARIANT" ] && [ -z "$VALGRIND" ] || skip "make bench runs the normal build"
-    run timeout 90 make --no-print-directory -s -C "$KIT_ROOT/lessons/06-event-loop" bench \
-        BENCH_SECONDS=0.1 BENCH_IDLE=200
-    assert_success
-    local run server
-    for run in 'socat \(fork per client\), 100 active' \
-        'echo-multi-server \(thread per client\), 100' \
-        'echo-poll-server, 100 active' 'echo-event-server, 100 active' \
-        'echo-poll-server, 20 idle \+ 100 active' 'echo-event-server, 20 idle \+ 100 active' \
-        'echo-poll-server, 200 idle \+ 100 active' 'echo-event-server, 200 idle \+ 100 active' \
-        'echo-event-server, 100 active \(again\)' \
-        'echo-poll-server, 100 active \+ 1 GiB hog' 'echo-event-server, 100 active \+ 1 GiB hog'; do
-        assert_line --regexp "^$run +[1-9][0-9]* +[0-9]+ +[0-9]+ +[0-9.]+/line\$"
-    done
-    assert_line --regexp '^poll / epoll, 100 active beside: +0 idle +20 idle +200 idle$'
-    assert_line --regexp '^  lines/s +[0-9.]+ +[0-9.]+ +[0-9.]+$'
-    assert_line --regexp '^  server CPU per line +[0-9.]+ +[0-9.]+ +[0-9.]+$'
-    # The socat figure is stated, without a target: see the README.
-    assert_line --regexp '^event loop / socat, lines/s: +[0-9.]+$'
-    for server in echo-poll-server echo-event-server; do
-        assert_line --regexp "^$server: resident size with 200 idle: .*\(target <= 64 MiB: met\)\$"
-        # The server's buffer is bounded: what the hog sends waits in the kernel's buffers.
-        assert_line --regexp "^$server, 1 GiB hog: .* resident size grew [0-9]+ KiB \(target <= 1024: met\)\$"
-    done
-    assert_line --regexp '^  echo-event-server +100,64,1,[0-9.]+,[0-9]+,.*,0$'
-}
-
-@test "make bench: a bad BENCH_SECONDS or BENCH_IDLE is one line and exit 2, before any run" {
-    local bench=$KIT_ROOT/lessons/06-event-loop/bench/run
-    run --separate-stderr env BENCH_SECONDS=1e3 "$bench"
-    [ "$status" -eq 2 ]
-    assert_output ''
-    # shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
-    [ "$stderr" = "bench: BENCH_SECONDS must be seconds above 0, at most 3600 (3, 0.5), not '1e3'" ]
-    run --separate-stderr env BENCH_IDLE=many "$bench"
-    [ "$status" -eq 2 ]
-    assert_output ''
-    [ "$stderr" = "bench: BENCH_IDLE must be a count from 0 to 100000, not 'many'" ]
+@test "stage 7: echo-poll-server: -b :: serves both 127.0.0.1 and ::1" {
+    hint "-b :: is dual-stack: IPV6_V6ONLY off, so IPv4 clients come too (net_listen() does it)" "$EV_S_RUN"
+    echo_test_dual_stack_bind
 }
