@@ -96,7 +96,10 @@ def fail(*lines):
     sys.exit(1)
 
 def connect():
-    return socket.create_connection((host, port), timeout=5 * slow)
+    try:
+        return socket.create_connection((host, port), timeout=5 * slow)
+    except OSError as e:
+        fail("cannot connect to %s port %d: %s" % (host, port, e.strerror or e))
 
 def receive(s, want, limit):
     """Read until want bytes came; returns (bytes, how it ended: None, EOF, reset, silence)."""
@@ -181,10 +184,7 @@ def two():
 def serial():
     n = int(args[0])
     for i in range(1, n + 1):
-        try:
-            s = connect()
-        except OSError as e:
-            fail("client %d of %d: cannot connect: %s" % (i, n, e.strerror or e))
+        s = connect()
         exchange(s, "client %d" % i, b"client %d\n" % i)
         s.close()
     print("%d clients served one after another" % n)
@@ -200,7 +200,10 @@ def slow_reader():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
     s.settimeout(5 * slow)
-    s.connect((host, port))
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        fail("cannot connect to %s port %d: %s" % (host, port, e.strerror or e))
     def send():
         try:
             s.sendall(data)
@@ -226,13 +229,14 @@ def slow_reader():
         return
     head = "sent %s bytes (each 4 bytes: their own offset / 4), got %s back" % (
         count(total), count(len(got)))
-    at = next((i for i in range(0, min(len(got), total), 4096) if got[i:i + 4096] != data[i:i + 4096]),
+    same = min(len(got), total)
+    at = next((i for i in range(0, same, 4096) if got[i:i + 4096] != data[i:min(i + 4096, same)]),
               None)
     if at is not None:
         at += next(i for i in range(4096) if got[at + i] != data[at + i])
         word = (at // 4) * 4
         resumed = struct.unpack(">I", bytes(got[word:word + 4]))[0] * 4 if word + 4 <= len(got) else None
-        if resumed is not None and resumed > word:
+        if resumed is not None and word < resumed < total:
             fail(head, "bytes %s to %s never came back: the echo jumps from offset %s to %s" % (
                 count(word), count(resumed - 1), count(word), count(resumed)),
                  "lost %s of %s bytes: a partial send() was not resent?" % (count(total - len(got)),
@@ -241,8 +245,11 @@ def slow_reader():
     if len(got) < total:
         how = {"EOF": "the server closed the connection", "reset": "the server reset the connection",
                "silence": "nothing more came for %g s" % (3 * slow)}[end]
-        fail(head, "what came back is the start of what was sent, then %s" % how,
-             "lost %s of %s bytes" % (count(total - len(got)), count(total)))
+        lines = [head, "what came back is the start of what was sent, then %s" % how]
+        if end == "silence":
+            lines.append("the rest waits in the server: what send() did not take must be sent "
+                         "when the socket has room again (POLLOUT)")
+        fail(*lines)
     fail(head, "%s bytes more than were sent" % count(len(got) - total))
 
 # sigpipe SERVER_PID: stop the server; connect, send, half-close and reset; let it go on.

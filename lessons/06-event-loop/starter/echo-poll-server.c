@@ -173,12 +173,13 @@ static void client_send(struct server *s, size_t i, const char *data, size_t len
 /* One read: as much as the output buffer can still take, since every byte comes back. */
 static void client_read(struct server *s, size_t i)
 {
-    /* TODO(3): one read() from client i into s->buf, of at most sizeof s->buf bytes
-     * (TODO(6): and no more than outbuf_room(), since every byte comes back). Bytes: note
-     * s->now in last_active, and echo them with client_send(). 0: the client's EOF, set
-     * read_done (client_update() closes it once its buffer is empty). -1 with EAGAIN,
-     * EWOULDBLOCK or EINTR: nothing to read now, no error. Any other error (ECONNRESET):
-     * set broken, and error = errno for the log.
+    /* TODO(3): one read() from client i into s->buf, of no more bytes than its output
+     * buffer can still take (outbuf_room(): every byte comes back), nor sizeof s->buf; none
+     * at all when the buffer is full (a read() of 0 bytes returns 0, which is no EOF).
+     * Bytes: note s->now in last_active, and echo them with client_send(). 0: the client's
+     * EOF, set read_done (client_update() closes it once its buffer is empty). -1 with
+     * EAGAIN, EWOULDBLOCK or EINTR: nothing to read now, no error. Any other error
+     * (ECONNRESET): set broken, and error = errno for the log.
      * README: "First step: `poll()` and echo-poll-server". Checked by: stage 1, stage 3. */
     (void)s;
     (void)i;
@@ -277,9 +278,10 @@ static bool client_update(struct server *s, size_t i)
      * TODO(5): ask for POLLOUT only while bytes wait in its output buffer: a socket can
      * almost always take bytes, and a readiness the loop does not act on is reported again
      * at once (a busy loop).
-     * TODO(6): backpressure: ask for POLLIN only while its input has not ended and its
-     * buffer has room; once the buffer is full (outbuf_room() is 0), set read_paused, and
-     * read again only once it is empty.
+     * TODO(6): backpressure: ask for POLLIN only while its input has not ended and the
+     * client may send: once its buffer is full (outbuf_room() is 0), set read_paused, and
+     * clear it only once the buffer is empty. Meanwhile TCP stops the client; a POLLIN the
+     * loop would not act on would be reported again at once (a busy loop).
      * TODO(8): a refused client whose busy line has left (nothing pending): start_lingering(),
      * and from then on watch POLLIN only (its close, or bytes to drop).
      * README: "First step: `poll()` and echo-poll-server", "Backpressure, with the 1 GiB client".
@@ -430,10 +432,15 @@ static int serve(struct server *s)
      * the loop once its client has gone (served_one, and s->n back to 1). Returns 0, or -1
      * when ppoll() fails.
      * README: "First step: `poll()` and echo-poll-server". Checked by: stage 1, stage 2. */
+    sigset_t none;
+
     (void)s;
     (void)wait_time;
     (void)serve_clients;
     (void)accept_clients;
+    sigemptyset(&none);
+    while (!sig_stop_requested()) /* until then: wait for SIGINT or SIGTERM, serving nobody */
+        sigsuspend(&none);
     return 0;
 }
 
