@@ -176,7 +176,8 @@ KK_HINT_END="a conversation ends with \"Bye.\", the client's EOF or a reset: aft
     done
     assert_line --regexp '^poll / epoll, 100 active beside: +0 idle +20 idle +200 idle$'
     assert_line --regexp '^  lines/s +[0-9.]+ +[0-9.]+ +[0-9.]+$'
-    assert_line --regexp '^  server CPU per line +[0-9.]+ +[0-9.]+ +[0-9.]+$'
+    # A run this short may measure no CPU tick at all for a server: its ratio is then n/a.
+    assert_line --regexp '^  server CPU per line +([0-9.]+|n/a) +([0-9.]+|n/a) +([0-9.]+|n/a)$'
     # The socat figure is stated, without a target: see the README.
     assert_line --regexp '^event loop / socat, lines/s: +[0-9.]+$'
     for server in echo-poll-server echo-event-server; do
