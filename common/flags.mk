@@ -6,7 +6,18 @@ CC      ?= cc
 V       ?=
 Q       := $(if $(filter 1,$(V)),,@)
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wconversion -Wmissing-declarations
-CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L
+# C17 and POSIX 2008, on every system: common/ and lessons 01-05 use nothing else but a
+# few socket names every system has (MSG_DONTWAIT; SO_NOSIGPIPE where it exists) and
+# getopt_long. glibc shows those with _POSIX_C_SOURCE alone; macOS and the BSDs hide
+# them then, and each has its own macro to show them again. No _GNU_SOURCE anywhere:
+# `make portable` checks (tests/gates/portable).
+UNAME_S := $(shell uname -s)
+OS_CSTD_Darwin    := -D_DARWIN_C_SOURCE
+OS_CSTD_FreeBSD   := -D__BSD_VISIBLE=1
+OS_CSTD_DragonFly := -D__BSD_VISIBLE=1
+OS_CSTD_NetBSD    := -D_NETBSD_SOURCE
+OS_CSTD_OpenBSD   := -D_BSD_SOURCE
+CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L $(OS_CSTD_$(UNAME_S))
 OPT     ?= -O2 -g
 VARIANT ?=
 
