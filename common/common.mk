@@ -60,4 +60,4 @@ check: all
 
 clean:
 	rm -f $(PROGRAMS)
-	rm -rf $(BUILD)/$(LESSON) $(KIT_ROOT)/build/asan/$(LESSON) $(KIT_ROOT)/build/tsan/$(LESSON)
+	rm -rf $(BUILD)/$(LESSON) $(addsuffix /$(LESSON),$(addprefix $(KIT_ROOT)/build/,asan tsan portable))

@@ -1,5 +1,6 @@
 # flags.mk - compiler flags and build directories shared by common/ and the lessons.
-# Expects KIT_ROOT. VARIANT=asan or tsan selects a sanitizer build under build/VARIANT/.
+# Expects KIT_ROOT. VARIANT=asan or tsan selects a sanitizer build under build/VARIANT/;
+# VARIANT=portable, a plain build of its own there (tests/gates/portable).
 
 CC      ?= cc
 # Quiet builds: only warnings and errors. V=1 shows every command, as kernel builds do.
@@ -25,8 +26,10 @@ ifeq ($(VARIANT),asan)
   SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else ifeq ($(VARIANT),tsan)
   SAN := -fsanitize=thread
+else ifeq ($(VARIANT),portable)
+  SAN :=
 else ifneq ($(VARIANT),)
-  $(error VARIANT must be asan, tsan or empty)
+  $(error VARIANT must be asan, tsan, portable or empty)
 endif
 
 ifeq ($(VARIANT),)

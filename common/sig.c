@@ -49,12 +49,12 @@ static void wake_every_wait(void)
  * or -1 with errno set. */
 static int open_wake_pipe(void)
 {
-    int fds[2];
+    int fds[2], flags;
 
     if (pipe(fds) < 0)
         return -1;
     if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) < 0 ||
-        fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0) {
+        (flags = fcntl(fds[1], F_GETFL)) < 0 || fcntl(fds[1], F_SETFL, flags | O_NONBLOCK) < 0) {
         int saved_errno = errno;
         close(fds[0]);
         close(fds[1]);

@@ -435,6 +435,36 @@ tasks_sleeping() {
     assert_equal "$(cat "$out")" $'waiting: 9 threads\nwoken: 9 of 9 waits ended with EINTR'
 }
 
+# The race of common/sig.h: a stop handled after the stop signals are let in and before
+# poll() starts. strace holds the unblocking rt_sigprocmask for a second (inject=...
+# delay_exit), the SIGTERM arrives meanwhile and is handled as the call returns; the byte
+# its handler wrote must then end the poll() at once. With a flag alone, poll would sleep.
+@test "sig_wait_fd: a stop handled between unblocking and poll() still ends the wait" {
+    [ -z "$VALGRIND$KIT_VARIANT" ] || skip "strace, valgrind and the sanitizers do not mix"
+    local log=$BATS_TEST_TMPDIR/strace.log out=$BATS_TEST_TMPDIR/race.out tracer pid n=0
+    local status=0
+    # rt_sigprocmask calls: 1 blocks in sig_setup_stop, 2 unblocks for the first wait.
+    strace -o "$log" -e trace=rt_sigprocmask,poll,write \
+        -e inject=rt_sigprocmask:delay_exit=1000000:when=2 \
+        "$(command -v stop-check)" threads 0 >"$out" 3>&- &
+    tracer=$!
+    until [ -s "$out" ] && pid=$(cat /proc/"$tracer"/task/"$tracer"/children 2>/dev/null) &&
+        [ -n "$pid" ]; do
+        [ $((n += 1)) -le 100 ] || fail "stop-check never started"
+        sleep 0.05
+    done
+    kill -TERM "$pid"
+    wait_exit "$tracer" 5 || status=$?
+    assert_equal "$status" 0
+    assert_equal "$(cat "$out")" $'waiting: 1 threads\nwoken: 1 of 1 waits ended with EINTR'
+    # In this order: the delayed unblock, the signal, its byte, a poll that returns at once.
+    run grep -A3 'DELAYED' "$log"
+    assert_line --index 0 --regexp '^rt_sigprocmask\(SIG_SETMASK, \[\], .*\(DELAYED\)$'
+    assert_line --index 1 --regexp '^--- SIGTERM '
+    assert_line --index 2 --regexp '^write\([0-9]+, "s", 1\) += 1$'
+    assert_line --index 3 --regexp '^poll\(.*\) = 1 \(\[\{fd=[0-9]+, revents=POLLIN\}\]\)$'
+}
+
 # pipes_of PID - the pipes PID has open, one "pipe:[INODE]" a line, minus those this shell
 # has too (inherited from bats, not the program's own).
 pipes_of() {
