@@ -26,10 +26,8 @@ ifeq ($(VARIANT),asan)
   SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else ifeq ($(VARIANT),tsan)
   SAN := -fsanitize=thread
-else ifeq ($(VARIANT),portable)
-  SAN :=
-else ifneq ($(VARIANT),)
-  $(error VARIANT must be asan, tsan, portable or empty)
+else ifneq ($(filter-out yours portable,$(VARIANT)),)
+  $(error VARIANT must be asan, tsan, yours, portable or empty)
 endif
 
 ifeq ($(VARIANT),)
@@ -38,7 +36,8 @@ else
   BUILD := $(KIT_ROOT)/build/$(VARIANT)
 endif
 
-LIBCOMMON := $(BUILD)/libcommon.a
+# A learner's programs (VARIANT=yours) link the kit's own common library.
+LIBCOMMON := $(if $(filter yours,$(VARIANT)),$(KIT_ROOT)/build,$(BUILD))/libcommon.a
 CPPFLAGS  += -I$(KIT_ROOT)/common -MMD -MP
 CFLAGS    += $(CSTD) $(WARN) $(OPT) $(SAN)
 LDFLAGS   += $(SAN)

@@ -137,7 +137,9 @@ kit_apply_use() {
 kit_use_wrapper() {
     local name=$1 quoted
     shift
-    [[ $1 == */* ]] || set -- "$(command -v "$1" || echo "$1")" "${@:2}"
+    # A bare command name resolves as the tests will see it (python3: the interpreter
+    # itself, linked into $KIT_BIN, not a version manager's shim).
+    [[ $1 == */* ]] || set -- "$(PATH=$KIT_BIN:$PATH command -v "$1" || echo "$1")" "${@:2}"
     quoted=$(printf '%q ' "$@")
     rm -f "$KIT_BIN/$name"
     if [ -n "$VALGRIND" ] && kit_is_elf "$1"; then
@@ -183,6 +185,7 @@ kit_teardown() {
     kit_stage_report
     for pid in "${KIT_SERVER_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true # reaped here: bash says nothing of it later
     done
     kit_release
     kit_check_valgrind_logs
