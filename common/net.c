@@ -224,7 +224,11 @@ static int listen_on(const struct addrinfo *ai, int backlog)
     if (ai->ai_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0)
         goto fail;
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0)
+    /* The address and port this socket answers on (port 0: the kernel picks a free one). */
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        goto fail;
+    /* From now on the kernel completes handshakes and queues them, up to backlog. */
+    if (listen(fd, backlog) < 0)
         goto fail;
     return fd;
 fail:
@@ -239,7 +243,7 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
 
     hints.ai_family = AF_UNSPEC;     /* "::1" gives IPv6, "127.0.0.1" IPv4, a name either */
     hints.ai_socktype = SOCK_STREAM; /* TCP */
-    hints.ai_flags = AI_PASSIVE;     /* addresses to bind to, not to connect to */
+    hints.ai_flags = AI_PASSIVE;     /* to bind to: a NULL addr would mean "any address" */
     rc = getaddrinfo(addr, port, &hints, &list);
     if (rc != 0) {
         snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port,
