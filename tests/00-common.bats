@@ -335,6 +335,12 @@ seconds_bad() {
 
 # ---- net_listen, net_connect, net_accept -------------------------------------------------------
 
+# need_linux WHAT - skip, saying so, where this is not Linux (the kit's own code runs on macOS and
+# the BSDs too, but these tests look at it through /proc, ss and strace).
+need_linux() {
+    [ "$(uname -s)" = Linux ] || skip "needs Linux: $1"
+}
+
 @test "net_listen, net_connect, net_accept: every socket is close-on-exec and blocking" {
     run --separate-stderr timeout "$(tmo 5)" net-check accept
     assert_success
@@ -386,6 +392,7 @@ signal.pause()
 # connect() would sleep through SIGTERM there, the stop signals being blocked (sig.h).
 @test "net_connect: SIGTERM while the handshake waits on a full backlog ends it at once" {
     local out=$BATS_TEST_TMPDIR/connect.out err=$BATS_TEST_TMPDIR/connect.err pid n=0 status=0
+    need_linux "ss -p shows when the SYN is out"
     start_listener '
 import select
 held = []
@@ -423,6 +430,7 @@ tasks_sleeping() {
 
 @test "sig_wait_fd: a stop wakes every thread waiting in it, not only the one signalled" {
     local out=$BATS_TEST_TMPDIR/threads.out pid n=0 status=0
+    need_linux "/proc/PID/task shows when every thread sleeps"
     stop-check threads 8 >"$out" 3>&- &
     pid=$!
     until [ -s "$out" ] && tasks_sleeping "$pid" 9; do
@@ -441,6 +449,7 @@ tasks_sleeping() {
 # its handler wrote must then end the poll() at once. With a flag alone, poll would sleep.
 @test "sig_wait_fd: a stop handled between unblocking and poll() still ends the wait" {
     [ -z "$VALGRIND$KIT_VARIANT" ] || skip "strace, valgrind and the sanitizers do not mix"
+    need_linux "strace holds the system call open"
     local log=$BATS_TEST_TMPDIR/strace.log out=$BATS_TEST_TMPDIR/race.out tracer pid n=0
     local status=0
     # rt_sigprocmask calls: 1 blocks in sig_setup_stop, 2 unblocks for the first wait.
@@ -474,6 +483,7 @@ pipes_of() {
 
 @test "sig_wait_fd: after fork() each process has its own stop: a child's stops only the child" {
     local out=$BATS_TEST_TMPDIR/fork.out pid child n=0 status=0
+    need_linux "/proc/PID/fd shows each process's pipes"
     stop-check fork >"$out" 3>&- &
     pid=$!
     until [ "$(grep -c ' waiting$' "$out")" = 2 ]; do

@@ -478,10 +478,12 @@ echo_test_once() {
 # "closed" lines), accepts the fourth client and the fifth, and still exits 0 on SIGTERM.
 echo_test_accept_error_skipped() {
     [ -z "$KIT_VARIANT" ] || skip "a sanitizer's runtime must be loaded first: no LD_PRELOAD"
+    [ "$(uname -s)" = Linux ] || skip "needs Linux: accept-fail.so is a shim for its LD_PRELOAD"
     local -a ECHO_SERVER_ARGS=() # the log on: the error must be in it, once
-    local shim_log=$BATS_TEST_TMPDIR/accept-fail.log i
-    start_server env LD_PRELOAD="$KIT_ROOT/build/tests/accept-fail.so" \
-        KIT_ACCEPT_FAIL=3:EPROTO KIT_ACCEPT_FAIL_LOG="$shim_log" "$ECHO_SERVER" 0
+    local shim=$KIT_ROOT/build/tests/accept-fail.so shim_log=$BATS_TEST_TMPDIR/accept-fail.log i
+    [ -f "$shim" ] || fail "$shim is not built: run make at the top of the kit"
+    start_server env LD_PRELOAD="$shim" KIT_ACCEPT_FAIL=3:EPROTO KIT_ACCEPT_FAIL_LOG="$shim_log" \
+        "$ECHO_SERVER" 0
     for i in 1 2 3 4 5; do
         printf 'client %d\n' "$i" >"$BATS_TEST_TMPDIR/text.in"
         run echo_exchange_file 127.0.0.1 "$BATS_TEST_TMPDIR/text.in" --timeout "$(tmo 5)"
