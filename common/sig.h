@@ -30,9 +30,10 @@
  * self-pipe works with plain poll(), on Linux, macOS and the BSDs alike.
  *
  * After fork() the child gets a pipe of its own, so a stop of one process never wakes the
- * other; the pipe is closed at exit. Every blocking wait in common/ goes through
- * sig_wait_fd(): net_accept, net_connect, io_read_some, io_write_all, io_read_line and
- * net_linger.
+ * other. exit() closes the pipe (atexit), so that valgrind finds no descriptor left open;
+ * a child that ends with _exit() leaves that to the kernel. Every blocking wait in common/
+ * goes through sig_wait_fd(): net_accept, net_connect, io_read_some, io_write_all,
+ * io_read_line and net_linger.
  */
 #ifndef KIT_SIG_H
 #define KIT_SIG_H
