@@ -202,11 +202,13 @@ static int poll_letting_stop_in(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 
 int sig_wait_fd(int fd, short events, int timeout_ms)
 {
-    /* poll() skips a negative fd: with fd -1 only the pipe and the time count. */
+    /* poll() skips a negative fd: with fd -1 only the pipe and the time count. Without
+     * sig_setup_stop() there is no pipe, and fd is polled alone. */
     struct pollfd fds[2] = {
         {.fd = fd, .events = events},
         {.fd = wake_read_fd, .events = POLLIN},
     };
+    nfds_t nfds = fds[1].fd < 0 ? 1 : 2;
     struct timespec deadline = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
 
     for (;;) {
@@ -216,7 +218,7 @@ int sig_wait_fd(int fd, short events, int timeout_ms)
             errno = EINTR;
             return -1;
         }
-        n = poll_letting_stop_in(fds, 2, timeout_ms < 0 ? -1 : ms_left(&deadline));
+        n = poll_letting_stop_in(fds, nfds, timeout_ms < 0 ? -1 : ms_left(&deadline));
         if (n < 0 && errno != EINTR)
             return -1;
         if (n > 0 && fds[0].revents != 0 && !stop_flag)
