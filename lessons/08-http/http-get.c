@@ -334,13 +334,14 @@ int main(int argc, char **argv)
         if (out < 0)
             die("cannot open %s:", opt.out_path);
     }
+    /* The head's bytes make way for the body's: keep what the verdict needs. */
+    status = f->resp.status;
+    http_printable(f->resp.reason, f->resp.reason_len, 100, shown, sizeof shown);
     copy_body(f, &opt, out, opt.out_path != NULL ? opt.out_path : "stdout");
     close(f->fd);
     if (out != STDOUT_FILENO && close(out) < 0)
         die("cannot write to %s:", opt.out_path);
-    status = f->resp.status;
     if (status >= 400)
-        fail(&f->url, "HTTP %d %s", status,
-             http_printable(f->resp.reason, f->resp.reason_len, 100, shown, sizeof shown));
+        fail(&f->url, "HTTP %d %s", status, shown);
     return EXIT_SUCCESS;
 }

@@ -136,11 +136,15 @@ static void log_access(struct ev_conn *conn, const char *line, size_t len, int s
 /* The request line as far as it came, for the log: the start of the pending bytes. */
 static const char *request_line(const struct http_conn *st, size_t *len)
 {
-    const char *p = st->in + st->start;
+    const char *p;
     size_t n = st->scan.start_line_end;
 
-    if (n == 0) { /* it has not ended: show what there is */
-        n = pending(st);
+    if (pending(st) == 0)
+        return NULL;
+    p = st->in + st->start;
+    if (n == 0) { /* it has not ended: show what there is of it */
+        const char *lf = memchr(p, '\n', pending(st));
+        n = lf != NULL ? (size_t)(lf - p) : pending(st);
         if (n == 0)
             return NULL;
     }
