@@ -60,11 +60,27 @@ static size_t content_len(const char *buf, size_t start, size_t end)
     return n > 0 && buf[end - 1] == '\r' ? n - 1 : n;
 }
 
+/* A header line of which n bytes have come, after header lines of total bytes: which
+ * limit does it pass first, byte by byte? The answer must not depend on how the bytes
+ * were split, so it is the limit passed at the earliest byte (the field's on a tie). */
+static enum http_scan_result field_over(size_t total, size_t n, const struct http_limits *limits)
+{
+    size_t field_at = n > limits->field_line ? limits->field_line + 1 : SIZE_MAX;
+    size_t header_at = total + n > limits->header_size
+                           ? (total >= limits->header_size ? 1 : limits->header_size - total + 1)
+                           : SIZE_MAX;
+
+    if (field_at == SIZE_MAX && header_at == SIZE_MAX)
+        return HTTP_SCAN_MORE;
+    return field_at <= header_at ? HTTP_SCAN_FIELD_TOO_LONG : HTTP_SCAN_HEADER_TOO_LONG;
+}
+
 /* The line [start, lf) just ended (buf[lf] is its LF): is the head done, or too long? */
 static enum http_scan_result end_of_line(struct http_scan *scan, const char *buf, size_t lf,
                                          const struct http_limits *limits, size_t *head_len)
 {
     size_t n = content_len(buf, scan->line_start, lf);
+    enum http_scan_result r;
 
     if (scan->start_line_end == 0) {
         if (n == 0)
@@ -75,10 +91,13 @@ static enum http_scan_result end_of_line(struct http_scan *scan, const char *buf
     } else if (n == 0) {
         *head_len = lf + 1; /* the empty line: the head ends here */
         return HTTP_SCAN_DONE;
-    } else if (n > limits->field_line) {
-        return HTTP_SCAN_FIELD_TOO_LONG;
-    } else if (lf + 1 - scan->start_line_end > limits->header_size) {
-        return HTTP_SCAN_HEADER_TOO_LONG;
+    } else {
+        /* The content first, then its line end: the last bytes to count. */
+        r = field_over(scan->line_start - scan->start_line_end, n, limits);
+        if (r != HTTP_SCAN_MORE)
+            return r;
+        if (lf + 1 - scan->start_line_end > limits->header_size)
+            return HTTP_SCAN_HEADER_TOO_LONG;
     }
     scan->line_start = lf + 1;
     return HTTP_SCAN_MORE;
@@ -106,11 +125,7 @@ enum http_scan_result http_head_scan(struct http_scan *scan, const char *buf, si
     n = content_len(buf, scan->line_start, len);
     if (scan->start_line_end == 0)
         return n > limits->start_line ? HTTP_SCAN_START_TOO_LONG : HTTP_SCAN_MORE;
-    if (n > limits->field_line)
-        return HTTP_SCAN_FIELD_TOO_LONG;
-    if (scan->line_start - scan->start_line_end + n > limits->header_size)
-        return HTTP_SCAN_HEADER_TOO_LONG;
-    return HTTP_SCAN_MORE;
+    return field_over(scan->line_start - scan->start_line_end, n, limits);
 }
 
 /* ---- lines and header fields ----------------------------------------------------------- */

@@ -92,12 +92,16 @@ static size_t without_fragment(const char *s, size_t n)
     return hash != NULL ? (size_t)(hash - s) : n;
 }
 
+static enum http_url_result set_target(struct http_url *out, const char *dir, size_t dir_len,
+                                       const char *rel, size_t rel_len, const char *query,
+                                       size_t query_len, const char **why);
+
 /* "http://..." of length n into url. */
 static enum http_url_result parse_url(const char *text, size_t n, struct http_url *url,
                                       const char **why)
 {
-    const char *auth, *end = text + n, *slash;
-    size_t tail;
+    const char *auth, *end = text + n, *slash, *query;
+    size_t tail, path_len;
 
     memset(url, 0, sizeof *url);
     if (n >= 8 && strncasecmp(text, "https://", 8) == 0) {
@@ -123,15 +127,15 @@ static enum http_url_result parse_url(const char *text, size_t n, struct http_ur
     if (parse_authority(auth, (size_t)(slash - auth), url, why) < 0)
         return HTTP_URL_BAD;
     tail = (size_t)(end - slash);
-    /* No path: ask for "/" (and "http://h?q" for "/?q"). */
-    if (tail + 1 >= sizeof url->target) {
-        *why = "URL too long";
-        return HTTP_URL_BAD;
-    }
-    if (tail == 0 || *slash == '?')
-        url->target[0] = '/';
-    strncat(url->target, slash, tail);
-    return HTTP_URL_OK;
+    query = memchr(slash, '?', tail);
+    path_len = query != NULL ? (size_t)(query - slash) : tail;
+    /* "http://h" asks for "/", "http://h?q" for "/?q"; "/a/../b" for "/b", as RFC 3986
+     * resolves it (and as the server would). */
+    if (set_target(url, "", 0, slash, path_len, slash + path_len, tail - path_len, why) ==
+        HTTP_URL_OK)
+        return HTTP_URL_OK;
+    *why = "URL too long";
+    return HTTP_URL_BAD;
 }
 
 enum http_url_result http_url_parse(const char *text, struct http_url *url, const char **why)
@@ -194,7 +198,8 @@ static enum http_url_result set_target(struct http_url *out, const char *dir, si
         return HTTP_URL_BAD;
     }
     memcpy(out->target, path, n);
-    memcpy(out->target + n, query, query_len);
+    if (query_len > 0) /* (query may be NULL when there is none) */
+        memcpy(out->target + n, query, query_len);
     out->target[n + query_len] = '\0';
     return HTTP_URL_OK;
 }
