@@ -656,6 +656,7 @@ int main(int argc, char **argv)
 
     diag_set_progname(argv[0]);
     parse_args(argc, argv, &opt);
+    tzset(); /* the C library reads its time zone file now, not in the first answer's Date */
     config.root_fd = http_files_open_root(opt.root);
     if (config.root_fd < 0)
         die("cannot open the root directory %s:", opt.root);
