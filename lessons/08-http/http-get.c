@@ -59,6 +59,7 @@ struct options {
 struct fetch {
     struct http_url url;
     int fd;
+    int file; /* -o FILE, open, or -1 */
     char buf[BUF_CAP];
     size_t len;  /* bytes in buf */
     size_t head; /* the head's length, once it is whole */
@@ -66,7 +67,23 @@ struct fetch {
     bool eof;
 };
 
-static struct fetch fetch; /* 80 KiB: better static than on the stack */
+static struct fetch fetch = {.fd = -1, .file = -1}; /* 80 KiB: better static than on the stack */
+
+static void close_connection(void)
+{
+    if (fetch.fd >= 0)
+        close(fetch.fd);
+    fetch.fd = -1;
+}
+
+/* Run by exit(), so also by die(): a failure leaves no descriptor open either. */
+static void close_all(void)
+{
+    close_connection();
+    if (fetch.file >= 0)
+        close(fetch.file);
+    fetch.file = -1;
+}
 
 /* ---- messages -------------------------------------------------------------------------- */
 
@@ -309,6 +326,8 @@ int main(int argc, char **argv)
     int out = STDOUT_FILENO, status;
 
     diag_set_progname(argv[0]);
+    if (atexit(close_all) != 0)
+        die("atexit:");
     text = parse_args(argc, argv, &opt);
     switch (http_url_parse(text, &f->url, &why)) {
     case HTTP_URL_OK:
@@ -326,11 +345,11 @@ int main(int argc, char **argv)
             put(STDOUT_FILENO, "stdout", f->buf, f->head);
         if (!opt.follow || !is_redirect(f, &location, &location_len))
             break;
-        close(f->fd); /* the rest of this answer is not wanted */
+        close_connection(); /* the rest of this answer is not wanted */
         follow(f, location, location_len, hops);
     }
     if (opt.out_path != NULL) {
-        out = open(opt.out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        out = f->file = open(opt.out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (out < 0)
             die("cannot open %s:", opt.out_path);
     }
@@ -338,9 +357,12 @@ int main(int argc, char **argv)
     status = f->resp.status;
     http_printable(f->resp.reason, f->resp.reason_len, 100, shown, sizeof shown);
     copy_body(f, &opt, out, opt.out_path != NULL ? opt.out_path : "stdout");
-    close(f->fd);
-    if (out != STDOUT_FILENO && close(out) < 0)
-        die("cannot write to %s:", opt.out_path);
+    close_connection();
+    if (f->file >= 0) {
+        f->file = -1;
+        if (close(out) < 0) /* a full disk may say so only now */
+            die("cannot write to %s:", opt.out_path);
+    }
     if (status >= 400)
         fail(&f->url, "HTTP %d %s", status, shown);
     return EXIT_SUCCESS;

@@ -333,9 +333,8 @@ static int answer(struct ev_conn *conn, const struct http_request *req, const ch
     if (file.status == 301) {
         /* The same target with the '/' added: the browser resolves "style.css" in the
          * page against the directory, as it should. */
-        size_t path_len = strcspn(req->target, "?");
-        if (path_len > req->target_len)
-            path_len = req->target_len;
+        const char *query = memchr(req->target, '?', req->target_len);
+        size_t path_len = query != NULL ? (size_t)(query - req->target) : req->target_len;
         snprintf(location, sizeof location, "Location: %.*s/%.*s\r\n", (int)path_len, req->target,
                  (int)(req->target_len - path_len), req->target + path_len);
         return send_error(conn, 301, file.why, location, head, st->closing, line, line_len);

@@ -39,7 +39,9 @@ static int open_without_links(int root_fd, const char *path)
         memcpy(part, path, n);
         part[n] = '\0';
         path += n;
-        fd = openat(dir, part, OPEN_FLAGS | O_NOFOLLOW | (*path == '/' ? O_DIRECTORY : 0));
+        /* No O_DIRECTORY on the way: with it, a link fails as ENOTDIR, not ELOOP. A file
+         * in the middle of the path fails at the next step, ENOTDIR: not found. */
+        fd = openat(dir, part, OPEN_FLAGS | O_NOFOLLOW);
         if (dir != root_fd) {
             int saved = errno;
             close(dir);
@@ -57,14 +59,18 @@ static int open_without_links(int root_fd, const char *path)
 static int open_beneath(int root_fd, const char *path)
 {
 #ifdef SYS_openat2
+    static bool missing; /* ENOSYS once: the kernel (or valgrind) will not learn it later */
     struct open_how how = {
         .flags = OPEN_FLAGS,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, /* no /proc/self/fd tricks */
     };
-    long fd = syscall(SYS_openat2, root_fd, path[0] != '\0' ? path : ".", &how, sizeof how);
 
-    if (fd >= 0 || errno != ENOSYS)
-        return (int)fd;
+    if (!missing) {
+        long fd = syscall(SYS_openat2, root_fd, path[0] != '\0' ? path : ".", &how, sizeof how);
+        if (fd >= 0 || errno != ENOSYS)
+            return (int)fd;
+        missing = true;
+    }
 #endif
     return open_without_links(root_fd, path);
 }
