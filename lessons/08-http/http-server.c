@@ -49,7 +49,7 @@ enum {
     COPY_CHUNK = 64 * 1024, /* --no-sendfile: bytes read and sent at a time */
 };
 
-#define BODY_MAX (1024 * 1024) /* a request body up to this is read and dropped; more: 413 */
+enum { BODY_MAX = 1024 * 1024 }; /* a request body up to this is read and dropped; more: 413 */
 
 enum { DEFAULT_IDLE_TIMEOUT = 60, DEFAULT_HEADER_TIMEOUT = 10, MAX_TIMEOUT = 86400 };
 
@@ -234,7 +234,7 @@ static int send_file(struct ev_conn *conn, const struct http_request *req, struc
     struct http_conn *st = ev_state(conn);
     char out[HEAD_MAX + SMALL_FILE_MAX];
     size_t size = (size_t)file->st.st_size;
-    int n = format_head(out, HEAD_MAX, file, req), rc;
+    int n = format_head(out, HEAD_MAX, file, req);
 
     log_access(conn, line, line_len, 200, head_only ? 0 : (uint64_t)file->st.st_size);
     if (n < 0) {
@@ -242,8 +242,8 @@ static int send_file(struct ev_conn *conn, const struct http_request *req, struc
         return -1;
     }
     if (head_only || file->st.st_size <= SMALL_FILE_MAX) {
-        rc = head_only ? ev_send(conn, out, (size_t)n)
-                       : send_small_file(conn, file, out, (size_t)n, size);
+        int rc = head_only ? ev_send(conn, out, (size_t)n)
+                           : send_small_file(conn, file, out, (size_t)n, size);
         close(file->fd);
         return rc;
     }
@@ -255,7 +255,7 @@ static int send_file(struct ev_conn *conn, const struct http_request *req, struc
     if (ev_send(conn, out, (size_t)n) < 0)
         return -1;
     ev_want_writable(conn, true);
-    return send_more_of_file(conn);
+    return send_more_of_file(conn) < 0 ? -1 : 0;
 }
 
 /* The file is out: close it, and go on with the next request, or end. */
@@ -268,10 +268,10 @@ static void file_done(struct ev_conn *conn, struct http_conn *st)
 
 /* Send the next piece of the file: with sendfile(), the kernel copies from the page cache
  * to the socket; without (--no-sendfile), it is read into a buffer and sent from there.
- * Returns 0, or -1 (the connection is then closed). */
+ * Returns 1 when the file is all sent, 0 while more is to come, or -1 (the connection is
+ * then closed). */
 static int send_more_of_file(struct ev_conn *conn)
 {
-    static char copy[COPY_CHUNK]; /* one thread: one buffer for all */
     struct http_conn *st = ev_state(conn);
     size_t left = (size_t)(st->end_offset - st->offset);
     ssize_t n;
@@ -281,6 +281,7 @@ static int send_more_of_file(struct ev_conn *conn)
         if (n < 0 && errno == EAGAIN)
             return 0; /* the socket is full: on_writable comes when it drains */
     } else {
+        static char copy[COPY_CHUNK]; /* one thread: one buffer for all */
         size_t room = ev_output_room(conn);
         size_t want = left < room ? left : room;
         if (want > sizeof copy)
@@ -298,9 +299,10 @@ static int send_more_of_file(struct ev_conn *conn)
             diag_warn("%s: the file shrank while it was sent: connection closed", ev_peer(conn));
         return -1;
     }
-    if (st->offset == st->end_offset)
-        file_done(conn, st);
-    return 0;
+    if (st->offset < st->end_offset)
+        return 0;
+    file_done(conn, st);
+    return 1;
 }
 
 /* ---- one request --------------------------------------------------------------------------- */
@@ -312,7 +314,7 @@ static int answer(struct ev_conn *conn, const struct http_request *req, const ch
 {
     struct http_conn *st = ev_state(conn);
     const char *why;
-    char path[HTTP_TARGET_MAX + 1], location[HTTP_TARGET_MAX + 32];
+    char path[HTTP_TARGET_MAX + 1];
     bool head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
     bool get = req->method_len == 3 && memcmp(req->method, "GET", 3) == 0;
     bool dir_slash;
@@ -333,6 +335,7 @@ static int answer(struct ev_conn *conn, const struct http_request *req, const ch
     if (file.status == 301) {
         /* The same target with the '/' added: the browser resolves "style.css" in the
          * page against the directory, as it should. */
+        char location[HTTP_TARGET_MAX + 32];
         const char *query = memchr(req->target, '?', req->target_len);
         size_t path_len = query != NULL ? (size_t)(query - req->target) : req->target_len;
         snprintf(location, sizeof location, "Location: %.*s/%.*s\r\n", (int)path_len, req->target,
@@ -513,10 +516,9 @@ static int http_on_writable(struct ev_conn *conn)
     struct http_conn *st = ev_state(conn);
 
     if (st->sending) {
-        if (send_more_of_file(conn) < 0)
-            return -1;
-        if (st->sending)
-            return 0;
+        int rc = send_more_of_file(conn);
+        if (rc <= 0)
+            return rc; /* failed, or more to come */
     }
     st->waiting_room = false;
     ev_want_writable(conn, false);

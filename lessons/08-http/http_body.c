@@ -37,8 +37,12 @@ static int fail(struct http_body *b, const char *what, const char *text, size_t 
     char shown[48];
     size_t k = 0;
 
-    for (size_t i = 0; i < n && k < 40; i++)
-        shown[k++] = text[i] >= ' ' && text[i] < 0x7f ? text[i] : '?';
+    for (size_t i = 0; i < n && k < 40; i++) {
+        if ((unsigned char)text[i] >= ' ' && (unsigned char)text[i] < 0x7f)
+            shown[k++] = text[i];
+        else
+            shown[k++] = '?';
+    }
     shown[k] = '\0';
     if (text == NULL)
         snprintf(b->error, sizeof b->error, "%s", what);

@@ -30,7 +30,7 @@ int http_files_open_root(const char *dir)
 static int open_without_links(int root_fd, const char *path)
 {
     char part[HTTP_TARGET_MAX + 1];
-    int dir = root_fd, fd;
+    int dir = root_fd;
 
     if (path[0] == '\0')
         return openat(root_fd, ".", OPEN_FLAGS);
@@ -41,7 +41,7 @@ static int open_without_links(int root_fd, const char *path)
         path += n;
         /* No O_DIRECTORY on the way: with it, a link fails as ENOTDIR, not ELOOP. A file
          * in the middle of the path fails at the next step, ENOTDIR: not found. */
-        fd = openat(dir, part, OPEN_FLAGS | O_NOFOLLOW);
+        int fd = openat(dir, part, OPEN_FLAGS | O_NOFOLLOW);
         if (dir != root_fd) {
             int saved = errno;
             close(dir);
@@ -125,8 +125,6 @@ static int open_and_stat(int root_fd, const char *path, struct http_file *file)
 
 void http_files_open(int root_fd, const char *path, bool dir_slash, struct http_file *file)
 {
-    char index[HTTP_TARGET_MAX + 16];
-
     file->status = 200;
     file->why = "";
     file->name = path;
@@ -140,6 +138,7 @@ void http_files_open(int root_fd, const char *path, bool dir_slash, struct http_
             file->why = "a directory: its name ends with '/'";
             return;
         }
+        char index[HTTP_TARGET_MAX + 16];
         snprintf(index, sizeof index, "%s%sindex.html", path, path[0] != '\0' ? "/" : "");
         file->name = "index.html";
         if (open_and_stat(root_fd, index, file) < 0) {

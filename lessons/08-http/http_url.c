@@ -285,11 +285,13 @@ static long percent_decode(const char *s, size_t n, char *out, const char **why)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            if (i + 2 >= n || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0) {
+            int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
                 *why = "a bad %-escape in the path";
                 return -1;
             }
-            c = (char)(hex_digit(s[i + 1]) << 4 | hex_digit(s[i + 2]));
+            c = (char)(hi * 16 + lo);
             i += 2;
         }
         if (c == '\0' || c == '\\') {
@@ -305,7 +307,7 @@ static long percent_decode(const char *s, size_t n, char *out, const char **why)
 int http_target_path(const char *target, size_t len, char *out, bool *dir, const char **why)
 {
     char decoded[HTTP_TARGET_MAX + 1];
-    const char *query, *p;
+    const char *query;
     size_t o = 0, n;
     long dn;
 
@@ -335,24 +337,24 @@ int http_target_path(const char *target, size_t len, char *out, bool *dir, const
         return 400;
     *dir = dn > 0 && decoded[dn - 1] == '/';
     /* Split at '/' (also the decoded ones: "..%2f" is "../"), resolve "." and "..". */
-    for (p = decoded; *p != '\0';) {
-        size_t seg_len = strcspn(p, "/");
-        if (seg_len == 2 && p[0] == '.' && p[1] == '.') {
+    for (size_t i = 0, len_d = (size_t)dn; i < len_d;) {
+        const char *slash = memchr(decoded + i, '/', len_d - i);
+        size_t seg_len = slash != NULL ? (size_t)(slash - (decoded + i)) : len_d - i;
+        const char *seg = decoded + i;
+        if (seg_len == 2 && seg[0] == '.' && seg[1] == '.') {
             if (o == 0) {
                 *why = "a path that climbs above the root";
                 return 400;
             }
             while (o > 0 && out[--o] != '/')
                 ;
-        } else if (seg_len > 0 && !(seg_len == 1 && p[0] == '.')) {
+        } else if (seg_len > 0 && !(seg_len == 1 && seg[0] == '.')) {
             if (o > 0)
                 out[o++] = '/';
-            memcpy(out + o, p, seg_len);
+            memcpy(out + o, seg, seg_len);
             o += seg_len;
         }
-        p += seg_len;
-        if (*p == '/')
-            p++;
+        i += seg_len + 1; /* past the '/' */
     }
     out[o] = '\0';
     return 0;

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_http_request: %s:%d: check failed: %s\n", __FILE__, __LINE__,   \
+            fprintf(stderr, "fuzz_http_request: %s:%d: check failed: %s\n", __FILE__, __LINE__,    \
                     #cond);                                                                        \
             abort();                                                                               \
         }                                                                                          \
@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The server's limits (http-server.c): a smaller head buffer keeps the fuzzer fast, the
  * logic is the same. */
-static const struct http_limits limits = {.start_line = 512, .field_line = 1024, .header_size = 1024};
+static const struct http_limits limits = {
+    .start_line = 512, .field_line = 1024, .header_size = 1024};
 
 /* The next piece's length, from a tiny generator seeded by byte 0. */
 static size_t piece(uint32_t *state, size_t left)
@@ -109,9 +110,9 @@ static void check_path(const struct http_request *req)
     CHECK(strchr(out, '\\') == NULL);
     for (const char *p = out; *p != '\0';) {
         size_t n = strcspn(p, "/");
-        CHECK(n > 0);                                           /* no empty segment */
-        CHECK(!(n == 1 && p[0] == '.'));                        /* no "." */
-        CHECK(!(n == 2 && p[0] == '.' && p[1] == '.'));         /* no ".." */
+        CHECK(n > 0);                                   /* no empty segment */
+        CHECK(!(n == 1 && p[0] == '.'));                /* no "." */
+        CHECK(!(n == 2 && p[0] == '.' && p[1] == '.')); /* no ".." */
         p += n;
         if (*p == '/') {
             p++;

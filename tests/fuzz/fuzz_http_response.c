@@ -25,13 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_http_response: %s:%d: check failed: %s\n", __FILE__, __LINE__,  \
+            fprintf(stderr, "fuzz_http_response: %s:%d: check failed: %s\n", __FILE__, __LINE__,   \
                     #cond);                                                                        \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
 
-static const struct http_limits limits = {.start_line = 512, .field_line = 512, .header_size = 2048};
+static const struct http_limits limits = {
+    .start_line = 512, .field_line = 512, .header_size = 2048};
 
 /* ---- an independent chunked decoder, on the whole input at once ------------------------ */
 
@@ -128,8 +129,8 @@ static size_t piece(uint32_t *state, size_t left)
 }
 
 /* Decode the body in pieces. Returns the verdict (1, 0 or -1); *got: data bytes. */
-static int body_in_pieces(enum http_framing framing, uint64_t length, const uint8_t *in,
-                          size_t len, uint32_t seed, uint64_t *got)
+static int body_in_pieces(enum http_framing framing, uint64_t length, const uint8_t *in, size_t len,
+                          uint32_t seed, uint64_t *got)
 {
     struct http_body b;
     size_t at = 0;
@@ -186,7 +187,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t head_len;
     const char *why;
     char *copy;
-    int rc;
 
     if (size < 1)
         return 0;
@@ -203,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (http_response_framing(&resp, data[0] & 1, &framing, &length, &why) == 0) {
         const uint8_t *body = data + 1 + head_len;
         size_t body_len = size - 1 - head_len;
-        rc = body_in_pieces(framing, length, body, body_len, data[0] >> 1, &got);
+        int rc = body_in_pieces(framing, length, body, body_len, data[0] >> 1, &got);
         CHECK(rc != 2);
         if (framing == HTTP_BODY_LENGTH)
             CHECK(got <= length && (rc != 1 || got == length));
