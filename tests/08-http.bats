@@ -446,8 +446,8 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
 @test "http-server: an idle keep-alive connection is not timed out by the header clock" {
     serve -q --header-timeout 1
     # One request, then silence: no head has begun, so no 408; --idle-timeout (60 s) rules.
-    run send 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n' --timeout 1.5
-    assert_failure 3 # our peer gave up after 1.5 s of silence: the server kept the connection
+    run send 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n' --timeout 1.3
+    assert_failure 3 # our peer gave up after 1.3 s of silence: the server kept the connection
     assert_equal "$(grep -c '^HTTP/1.1 ' "$BATS_TEST_TMPDIR/answer")" 1
     stop_server
 }
