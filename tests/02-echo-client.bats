@@ -1,29 +1,25 @@
 #!/usr/bin/env bats
 # tests/02-echo-client.bats - lesson 02: the echo client, against lesson 03's echo-server and
-# against echo servers we did not write (socat, ncat, the tutorial's Java EchoServer), plus
-# the raw misbehaving servers of tests/peers/server.py for its error paths.
+# against echo servers we did not write (socat, ncat), the kit's Java peers (Java's socket
+# classes, behaving as the tutorial's EchoServer and EchoClient), plus the raw misbehaving
+# servers of tests/peers/server.py for its error paths.
 
 load test_helper
+load lib/java_peers
 
 PEERS=$KIT_ROOT/tests/peers
 USAGE="usage: echo-client [--timeout SECS] HOST PORT"
 
 setup_file() {
-    # The tutorial's Java programs, compiled once for the file when a JDK is here.
-    JAVA_CLASSES=$BATS_FILE_TMPDIR/java
-    export JAVA_CLASSES
-    if command -v javac >/dev/null && command -v java >/dev/null; then
-        mkdir -p "$JAVA_CLASSES"
-        javac -d "$JAVA_CLASSES" "$KIT_ROOT"/lessons/02-echo-client/java/*.java
-    fi
+    # The kit's Java echo peers (tests/peers/java), compiled once for the file.
+    java_peers_build EchoPeerClient EchoPeerServer
 }
 
 # ---- helpers -----------------------------------------------------------------------
 
 # start_peer_server PORT CMD... - start an echo server that cannot use port 0 and prints no
-# "listening on" line (socat, ncat, java) on PORT; wait until it listens. Sets PEER_PID.
-# It asks ss rather than connecting (wait_port): the Java server would serve that probe as
-# its one and only client.
+# "listening on" line (socat, ncat) on PORT; wait until it listens. Sets PEER_PID.
+# It asks ss rather than connecting (wait_port), as java_peer_server does.
 start_peer_server() {
     local port=$1 n=0
     shift
@@ -52,10 +48,6 @@ check_100k_lines() {
     timeout "$(tmo 5)" echo-client 127.0.0.1 "$1" <"$in" >"$out"
     assert_equal "$(wc -l <"$out")" 100000
     sed 's/^/echo: /' "$in" | cmp - "$out"
-}
-
-need_java() {
-    [ -f "$JAVA_CLASSES/EchoServer.class" ] || skip "no JDK (javac) on this machine"
 }
 
 # The transcript every echo server must give: empty line, CRLF input, unterminated last line.
@@ -207,22 +199,24 @@ EOF
     stop_peer_server
 }
 
-@test "echo-client: works against the tutorial's Java EchoServer" {
+# ---- against the kit's Java peers (tests/peers/java: Java's socket classes) ----------------
+
+@test "echo-client: works against a Java echo server (EchoPeerServer)" {
     local port status=0
-    need_java
+    need_java_peers
     port=$(free_port)
-    start_peer_server "$port" java -cp "$JAVA_CLASSES" EchoServer "$port"
+    java_peer_server 20 EchoPeerServer "$port"
     run timeout "$(tmo 10)" echo-client 127.0.0.1 "$port" < <(transcript_input)
     assert_success
     assert_output "$TRANSCRIPT"
-    wait_exit "$PEER_PID" 10 || status=$? # it serves one client, then ends
+    wait_exit "$JAVA_PEER_PID" 10 || status=$? # it serves one client, then ends
     assert_equal "$status" 0
 }
 
-@test "echo-server: serves the tutorial's Java EchoClient" {
-    need_java
+@test "echo-server: serves a Java echo client (EchoPeerClient)" {
+    need_java_peers
     start_server echo-server -q 0
-    run timeout "$(tmo 10)" java -cp "$JAVA_CLASSES" EchoClient 127.0.0.1 "$SERVER_PORT" \
+    run timeout "$(tmo 10)" "${JAVA_PEER[@]}" EchoPeerClient 127.0.0.1 "$SERVER_PORT" \
         < <(transcript_input)
     assert_success
     assert_output "$TRANSCRIPT"
@@ -261,10 +255,11 @@ except socket.gaierror as e:
     stop_server
 }
 
-@test "echo-client: where the Java EchoClient prints 'echo: null' for a closed connection" {
-    need_java
+@test "echo-client: where a Java echo client prints 'echo: null' for a closed connection" {
+    need_java_peers
     start_server python3 "$PEERS/server.py" --mode close 0
-    run timeout "$(tmo 10)" java -cp "$JAVA_CLASSES" EchoClient 127.0.0.1 "$SERVER_PORT" <<<"anyone there?"
+    run timeout "$(tmo 10)" "${JAVA_PEER[@]}" EchoPeerClient 127.0.0.1 "$SERVER_PORT" \
+        <<<"anyone there?"
     assert_success
     assert_output "echo: null"
     stop_server

@@ -4,20 +4,16 @@
 
 load test_helper
 load lib/kk_tests
+load lib/java_peers
 
 # shellcheck disable=SC2034 # read by lib/kk_tests.bash and lib/echo_server_tests.bash
 KK_SERVER=kk-server
 # shellcheck disable=SC2034
 KK_SERVER_ARGS=(-q)
 
-JAVA_DIR=$KIT_ROOT/lessons/04-knock-knock/java
-
 setup_file() {
-    # The Java originals, compiled once for the interoperability tests (when javac exists).
-    if command -v javac >/dev/null 2>&1; then
-        mkdir -p "$BATS_FILE_TMPDIR/classes"
-        javac -d "$BATS_FILE_TMPDIR/classes" "$JAVA_DIR"/*.java
-    fi
+    # The kit's Java Knock Knock peers (tests/peers/java), compiled once for the file.
+    java_peers_build KnockPeerServer KnockPeerClient
 }
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -50,16 +46,6 @@ c.close()
     FAKE_PID=$!
     until FAKE_PORT=$(sed -n 's/^port //p' "$out") && [ -n "$FAKE_PORT" ]; do
         [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || return 1
-        sleep 0.05
-    done
-}
-
-# java_listening PORT - wait (bounded) until something listens on PORT, without connecting
-# (the Java server accepts exactly one connection: a probe would use it up).
-java_listening() {
-    local n=0
-    until ss -Hltn "sport = :$1" | grep -q LISTEN; do
-        [ $((n += 1)) -le $((200 * KIT_SLOW)) ] || return 1
         sleep 0.05
     done
 }
@@ -272,27 +258,24 @@ localhost 1 2	unexpected argument: 2
 EOF
 }
 
-# ---- against the Java originals ---------------------------------------------------------------
+# ---- against the kit's Java peers (tests/peers/java: Java's socket classes) -------------------
 
-@test "kk-client against the Java KnockKnockServer: the same 37 lines" {
-    command -v javac >/dev/null 2>&1 || skip "javac not installed (apt-get install default-jdk-headless)"
-    local port pid
+@test "kk-client against a Java Knock Knock server (KnockPeerServer): the same 37 lines" {
+    local port
+    need_java_peers
     port=$(free_port)
-    timeout "$(tmo 20)" java -cp "$BATS_FILE_TMPDIR/classes" KnockKnockServer "$port" \
-        >"$BATS_TEST_TMPDIR/java.out" 2>&1 3>&- &
-    pid=$!
-    java_listening "$port"
+    java_peer_server 20 KnockPeerServer "$port"
     run timeout "$(tmo 10)" kk-client 127.0.0.1 "$port" < <(kk_transcript_input)
     assert_success
     assert_output "$(kk_transcript_output)"
-    wait_exit "$pid" 10
+    wait_exit "$JAVA_PEER_PID" 10 # it serves one client, then exits 0
 }
 
-@test "the Java KnockKnockClient against kk-server: the same 37 lines" {
-    command -v javac >/dev/null 2>&1 || skip "javac not installed (apt-get install default-jdk-headless)"
+@test "a Java Knock Knock client (KnockPeerClient) against kk-server: the same 37 lines" {
+    need_java_peers
     start_server kk-server -q --once 0
-    run timeout "$(tmo 20)" java -cp "$BATS_FILE_TMPDIR/classes" KnockKnockClient 127.0.0.1 \
-        "$SERVER_PORT" < <(kk_transcript_input)
+    run timeout "$(tmo 20)" "${JAVA_PEER[@]}" KnockPeerClient 127.0.0.1 "$SERVER_PORT" \
+        < <(kk_transcript_input)
     assert_success
     assert_output "$(kk_transcript_output)"
     wait_exit "$SERVER_PID" 5 # in this shell: a subshell (run) cannot wait for our children
