@@ -6,6 +6,11 @@
 # smuggling, sizes, slowloris, bodies, a traversal corpus. The client is judged against
 # nginx, python's http.server and scripted servers that answer with exact bytes, right or
 # wrong on purpose. Every answer is compared byte for byte (the Date line aside).
+#
+# Stages, in the README's order: 1 the contract; 2 the client (where a body ends);
+# 3 serving files; 4 keep-alive and pipelining; 5 refusing malformed and ambiguous
+# requests (smuggling), bodies; 6 sizes and time (slowloris); 7 paths (traversal);
+# 8 large files, resources, wrk and a real browser.
 
 load test_helper
 
@@ -88,7 +93,7 @@ wait_line() {
 
 # ---- the contract: usage, the listening line -------------------------------------------
 
-@test "http-server, http-get: -h prints usage on stdout and exits 0" {
+@test "stage 1: http-server, http-get: -h prints usage on stdout and exits 0" {
     run http-server -h
     assert_success
     assert_line --index 0 "$SERVER_USAGE"
@@ -97,7 +102,7 @@ wait_line() {
     assert_line --index 0 "$GET_USAGE"
 }
 
-@test "http-server: bad usage says what was wrong, prints the usage line and exits 2" {
+@test "stage 1: http-server: bad usage says what was wrong, prints the usage line and exits 2" {
     assert_usage_errors http-server "$SERVER_USAGE" <<'EOF'
 -	missing PORT
 1 2	unexpected argument: 2
@@ -112,7 +117,7 @@ x	port must be a number from 0 to 65535: x
 EOF
 }
 
-@test "http-get: bad usage says what was wrong, prints the usage line and exits 2" {
+@test "stage 1: http-get: bad usage says what was wrong, prints the usage line and exits 2" {
     assert_usage_errors http-get "$GET_USAGE" <<'EOF'
 -	missing URL
 http://a/ http://b/	unexpected argument: http://b/
@@ -128,7 +133,7 @@ http://user@host/	user names in URLs are not supported: http://user@host/
 EOF
 }
 
-@test "http-get: an https:// URL gets one line saying this lesson speaks plain HTTP" {
+@test "stage 1: http-get: an https:// URL gets one line saying this lesson speaks plain HTTP" {
     run --separate-stderr http-get https://example.com/
     assert_failure 1
     assert_output ""
@@ -136,7 +141,7 @@ EOF
     assert_equal "$stderr" "http-get: https://example.com/: this lesson speaks plain HTTP only (http://)"
 }
 
-@test "http-server: prints its listening line; a missing root is one line and exit 1" {
+@test "stage 1: http-server: prints its listening line; a missing root is one line and exit 1" {
     serve
     assert_equal "$(cat "$SERVER_OUT")" "listening on 127.0.0.1:$SERVER_PORT"
     stop_server
@@ -145,9 +150,315 @@ EOF
     assert_equal "$stderr" "http-server: cannot open the root directory $BATS_TEST_TMPDIR/nowhere: No such file or directory"
 }
 
+# ---- http-get against real servers --------------------------------------------------------------
+
+# start_nginx ROOT - nginx in the foreground (one process), on a free port, its config and
+# logs in the test's directory; sets NGINX_PORT (and SERVER_PID, for stop_server).
+start_nginx() {
+    local dir=$BATS_TEST_TMPDIR/nginx conf
+    command -v nginx >/dev/null || skip "nginx is not installed (make deps installs it)"
+    mkdir -p "$dir/tmp"
+    NGINX_PORT=$(free_port)
+    conf=$dir/nginx.conf
+    cat >"$conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp; fastcgi_temp_path $dir/tmp;
+    uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+    types { text/html html; text/css css; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $1;
+        location = /chunked { default_type text/plain; return 200 "not chunked"; }
+    }
+}
+EOF
+    nginx -c "$conf" -e "$dir/error.log" 3>&- &
+    SERVER_PID=$!
+    KIT_SERVER_PIDS+=("$SERVER_PID")
+    wait_port "$NGINX_PORT"
+}
+
+@test "stage 2: http-get: against nginx: files byte for byte, -i, -I, 404, -o FILE" {
+    make_root
+    head -c 1048576 /dev/urandom >"$ROOT/one-mib.bin"
+    start_nginx "$ROOT"
+    run timeout "$(tmo 10)" sh -c "http-get http://127.0.0.1:$NGINX_PORT/one-mib.bin | sha256sum"
+    assert_output "$(sha256sum <"$ROOT/one-mib.bin")"
+    run timeout "$(tmo 5)" http-get -i "http://127.0.0.1:$NGINX_PORT/index.html"
+    assert_success
+    assert_line $'HTTP/1.1 200 OK\r'
+    assert_line --regexp $'^Server: nginx'
+    assert_line $'Content-Length: 15\r'
+    assert_line "<h1>hello</h1>"
+    run timeout "$(tmo 5)" http-get -I "http://127.0.0.1:$NGINX_PORT/a.css"
+    assert_success
+    assert_line $'Content-Type: text/css\r'
+    refute_line --partial "color"
+    run --separate-stderr timeout "$(tmo 5)" http-get "http://127.0.0.1:$NGINX_PORT/missing"
+    assert_failure 1
+    assert_output --partial "<title>404 Not Found</title>"
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $NGINX_PORT: HTTP 404 Not Found"
+    run timeout "$(tmo 5)" http-get -o "$BATS_TEST_TMPDIR/copy" "http://127.0.0.1:$NGINX_PORT/sub/"
+    assert_success
+    assert_output ""
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/copy")" "sub index"
+    stop_server
+}
+
+@test "stage 2: http-get: against python's http.server: a file, a directory redirect with -L, a 404" {
+    make_root
+    start_server python3 "$PEERS/http_pyserver.py" "$ROOT"
+    run timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT/a.css"
+    assert_success
+    assert_output "h1 { color: green; }"
+    run timeout "$(tmo 5)" http-get -L "http://127.0.0.1:$SERVER_PORT/sub"
+    assert_success
+    assert_output "sub index"
+    run --separate-stderr timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT/nope"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: HTTP 404 File not found"
+    stop_server
+}
+
+@test "stage 2: http-get: against http-server: every address of localhost, the request it sends" {
+    need_ipv6_localhost
+    serve
+    run as_ipv6_localhost timeout "$(tmo 5)" http-get "http://localhost:$SERVER_PORT/sub/?q=1#frag"
+    assert_success
+    assert_output "sub index"
+    run timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT"
+    assert_output "<h1>hello</h1>"
+    stop_server
+    grep -q '"GET /sub/?q=1 HTTP/1.1" 200 10$' "$SERVER_ERR"
+    grep -q '"GET / HTTP/1.1" 200 15$' "$SERVER_ERR"
+}
+
+@test "stage 2: http-get: the exact request on the wire" {
+    mkdir -p "$BATS_TEST_TMPDIR/script"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n' >"$BATS_TEST_TMPDIR/script/x"
+    start_server python3 "$PEERS/http_script_server.py" "$BATS_TEST_TMPDIR/script"
+    run timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT/a/x?y=1"
+    assert_success
+    assert_output "ok"
+    stop_server
+    assert_equal "$(tr -d '\r' <"$BATS_TEST_TMPDIR/script/requests.log")" "GET /a/x?y=1 HTTP/1.1
+Host: 127.0.0.1:$SERVER_PORT
+User-Agent: http-get/1.0
+Accept: */*
+Connection: close"
+    # Every line ends with CR LF, the empty one too.
+    assert_equal "$(grep -c $'\r$' "$BATS_TEST_TMPDIR/script/requests.log")" 6
+}
+
+@test "stage 2: http-get: a refused connection is one line and exit 1" {
+    local port
+    port=$(free_port)
+    run --separate-stderr timeout "$(tmo 5)" http-get "http://127.0.0.1:$port/"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: cannot connect to 127.0.0.1 port $port: Connection refused"
+}
+
+# ---- http-get against scripted servers: every framing, every fault ----------------------------
+
+# script NAME BYTES - a scripted answer (printf escapes) for requests whose path ends in NAME.
+script() {
+    mkdir -p "$BATS_TEST_TMPDIR/script"
+    # shellcheck disable=SC2059 # the answer is written with printf's escapes, on purpose
+    printf "$2" >"$BATS_TEST_TMPDIR/script/$1"
+}
+
+# get ARGS... - http-get ARGS against the scripted server, stdout and stderr apart.
+get() {
+    run --separate-stderr timeout "$(tmo 10)" http-get "$@"
+}
+
+start_script_server() {
+    start_server python3 "$PEERS/http_script_server.py" "$BATS_TEST_TMPDIR/script"
+    URL=http://127.0.0.1:$SERVER_PORT
+}
+
+@test "stage 2: http-get: chunked bodies: extensions, trailers, hex in any case, binary data" {
+    hint "a chunk size is hex and may carry \";extensions\"; after the last chunk (size 0) come trailer lines, then an empty line" "Where does a body end?"
+    script chunked 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n000A ; x ; y="z"\r\n, chunked\n\r\n1\r\n\0\r\n0\r\nTrailer-One: 1\r\nTrailer-Two: 2\r\n\r\n'
+    script lf-only 'HTTP/1.1 200 OK\nTransfer-Encoding: CHUNKED\n\n3\nabc\n0\n\n'
+    start_script_server
+    get "$URL/chunked"
+    assert_success
+    assert_equal "$(http-get "$URL/chunked" | od -An -c | tr -s ' ')" " h e l l o , c h u n k e d \n \0"
+    get "$URL/lf-only"
+    assert_success
+    assert_output "abc"
+    stop_server
+}
+
+@test "stage 2: http-get: bad chunked bodies: a bad size, no line end after data, closed in a chunk" {
+    script bad-size 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nxx\r\n0\r\n\r\n'
+    script no-crlf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n'
+    script cut 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabc'
+    script too-big 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n'
+    start_script_server
+    get "$URL/bad-size"
+    assert_failure 1
+    assert_output "hello"
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: bad chunk size: \"zz\""
+    get "$URL/no-crlf"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: no line end after a chunk's data: \"d\""
+    get "$URL/cut"
+    assert_failure 1
+    assert_output "abc"
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: connection closed in the middle of a chunked body, after 3 bytes"
+    get "$URL/too-big"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: chunk size too large: \"10000000000000000\""
+    stop_server
+}
+
+@test "stage 2: http-get: Content-Length bodies, short ones, and bodies that run until the close" {
+    hint "count Content-Length bytes and stop there; with neither Content-Length nor chunked the body runs until the close; a close before the count is an error" "Where does a body end?"
+    script exact 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA'
+    script short "HTTP/1.1 200 OK\\r\\nContent-Length: 5000\\r\\n\\r\\n$(head -c 1000 /dev/zero | tr '\0' x)"
+    script until-close 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it\nuntil the end'
+    script both 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+    script two-lengths 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'
+    start_script_server
+    get "$URL/exact"
+    assert_success
+    assert_output "hello"
+    get "$URL/short"
+    assert_failure 1
+    assert_equal "${#output}" 1000
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: connection closed after 1000 of 5000 bytes"
+    get "$URL/until-close"
+    assert_success
+    assert_output "all of it
+until the end"
+    get "$URL/both"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: both Content-Length and Transfer-Encoding"
+    get "$URL/two-lengths"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: two different Content-Length values"
+    stop_server
+}
+
+@test "stage 2: http-get: 1xx answers are skipped; 204 and 304 have no body whatever they say" {
+    script early 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfinal\n'
+    script no-content 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nXXXXX'
+    script not-modified 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\nzz'
+    start_script_server
+    get -i "$URL/early"
+    assert_success
+    assert_equal "$(tr -d '\r' <<<"$output")" "HTTP/1.1 200 OK
+Content-Length: 6
+
+final"
+    get "$URL/no-content"
+    assert_success
+    assert_output ""
+    get "$URL/not-modified"
+    assert_success
+    assert_output ""
+    stop_server
+}
+
+@test "stage 2: http-get: redirects: shown without -L; relative, absolute and other forms followed with -L" {
+    hint "resolve Location against the URL that answered (RFC 3986): \"../b/next\" from /a/start is /b/next" "URLConnection beside the C"
+    script start 'HTTP/1.1 302 Found\r\nLocation: ../b/next?x=1\r\nContent-Length: 9\r\n\r\nredirect\n'
+    script next 'HTTP/1.1 301 Moved Permanently\r\nlocation: /c/third\r\n\r\n'
+    script third 'HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{PORT}/d/fourth#frag\r\n\r\n'
+    script fourth 'HTTP/1.1 308 Permanent Redirect\r\nLocation: //127.0.0.1:{PORT}/e/last\r\n\r\n'
+    script last 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\ndone\n'
+    start_script_server
+    get "$URL/a/start"
+    assert_success
+    assert_output "redirect"
+    get -L "$URL/a/start"
+    assert_success
+    assert_output "done"
+    stop_server
+    assert_equal "$(grep -a '^GET ' "$BATS_TEST_TMPDIR/script/requests.log" | tr -d '\r')" "GET /a/start HTTP/1.1
+GET /a/start HTTP/1.1
+GET /b/next?x=1 HTTP/1.1
+GET /c/third HTTP/1.1
+GET /d/fourth HTTP/1.1
+GET /e/last HTTP/1.1"
+}
+
+@test "stage 2: http-get: -L follows 10 redirects and fails on the 11th" {
+    script loop 'HTTP/1.1 302 Found\r\nLocation: loop\r\n\r\n'
+    start_script_server
+    get -L "$URL/loop"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: more than 10 redirects"
+    assert_equal "$(grep -c '^GET /loop ' "$BATS_TEST_TMPDIR/script/requests.log")" 11
+    script https 'HTTP/1.1 301 Moved\r\nLocation: https://example.com/\r\n\r\n'
+    get -L "$URL/https"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: redirected to https://example.com/: this lesson speaks plain HTTP only"
+    stop_server
+}
+
+@test "stage 2: http-get: malformed status lines and header lines, and one longer than 8 KiB" {
+    script garbage 'SSH-2.0-OpenSSH_9.2\r\n\r\n'
+    script bad-code 'HTTP/1.1 2000 OK\r\n\r\n'
+    script fold 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n'
+    script long-header "HTTP/1.1 200 OK\\r\\nX: $(head -c 8190 /dev/zero | tr '\0' v)\\r\\n\\r\\n"
+    script longest-header "HTTP/1.1 200 OK\\r\\nX: $(head -c 8189 /dev/zero | tr '\0' v)\\r\\nContent-Length: 2\\r\\n\\r\\nok"
+    script nothing ''
+    start_script_server
+    get "$URL/garbage"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: malformed status line: \"SSH-2.0-OpenSSH_9.2\""
+    get "$URL/bad-code"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: malformed status line: \"HTTP/1.1 2000 OK\""
+    get "$URL/fold"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: bad response head: obs-fold: a header line starts with a space or a tab"
+    get "$URL/long-header"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: header line longer than 8192 bytes"
+    get "$URL/longest-header"
+    assert_success
+    assert_output "ok"
+    get "$URL/nothing"
+    assert_failure 1
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: connection closed before any response"
+    stop_server
+}
+
+@test "stage 2: http-get: --timeout: a server that stops sending fails after SECS, head or body" {
+    local pid head_status=0
+    script silent-head.hold 'HTTP/1.1 200 OK\r\n'
+    script silent-body.hold 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'
+    start_script_server
+    # Both at once: the test waits one second, not two.
+    timeout "$(tmo 10)" http-get --timeout 1 "$URL/silent-head" \
+        >"$BATS_TEST_TMPDIR/head.out" 2>"$BATS_TEST_TMPDIR/head.err" 3>&- &
+    pid=$!
+    get --timeout 1 "$URL/silent-body"
+    assert_failure 1
+    assert_output "abc"
+    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: nothing received for 1 s"
+    wait_exit "$pid" 10 || head_status=$?
+    assert_equal "$head_status" 1
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/head.out")" ""
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/head.err")" "http-get: 127.0.0.1 port $SERVER_PORT: nothing received for 1 s"
+    stop_server
+}
+
 # ---- serving files ----------------------------------------------------------------------
 
-@test "http-server: answers GET with the exact head and body, and logs one line" {
+@test "stage 3: http-server: answers GET with the exact head and body, and logs one line" {
+    hint "status line, then Date, Content-Type, Content-Length, Last-Modified, each ending in CR LF, then an empty line, then the body" "HTTP on the wire"
     local port
     serve
     port=$(free_port)
@@ -168,7 +479,7 @@ Last-Modified: Sat, 01 Jan 2022 00:00:00 GMT
 closed 127.0.0.1:$port"
 }
 
-@test "http-server: -q silences the access log and the connection log" {
+@test "stage 3: http-server: -q silences the access log and the connection log" {
     serve -q
     run timeout "$(tmo 5)" curl -sS "http://127.0.0.1:$SERVER_PORT/" "http://127.0.0.1:$SERVER_PORT/nope"
     assert_success
@@ -176,7 +487,7 @@ closed 127.0.0.1:$port"
     assert_equal "$(cat "$SERVER_ERR")" ""
 }
 
-@test "http-server: HEAD sends the head GET would send, and no body" {
+@test "stage 3: http-server: HEAD sends the head GET would send, and no body" {
     serve -q
     run send 'HEAD /a.css HTTP/1.1\r\nHost: x\r\n\r\nHEAD /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
     assert_success
@@ -194,7 +505,7 @@ Connection: close"
     stop_server
 }
 
-@test "http-server: Content-Type by extension, index.html for /, 301 for a directory without /" {
+@test "stage 3: http-server: Content-Type by extension, index.html for /, 301 for a directory without /" {
     local url
     serve -q
     url=http://127.0.0.1:$SERVER_PORT
@@ -214,7 +525,9 @@ Connection: close"
     stop_server
 }
 
-@test "http-server: curl reuses one connection for three requests (keep-alive)" {
+# ---- keep-alive and pipelining -------------------------------------------------------------
+
+@test "stage 4: http-server: curl reuses one connection for three requests (keep-alive)" {
     serve
     run timeout "$(tmo 5)" curl -sS "http://127.0.0.1:$SERVER_PORT/index.html" \
         "http://127.0.0.1:$SERVER_PORT/sub/" "http://127.0.0.1:$SERVER_PORT/a.css"
@@ -227,7 +540,7 @@ h1 { color: green; }"
     assert_equal "$(grep -c '" 200 ' "$SERVER_ERR")" 3
 }
 
-@test "http-server: curl -H variants: Connection: close, HTTP/1.0, HTTP/1.0 keep-alive" {
+@test "stage 4: http-server: curl -H variants: Connection: close, HTTP/1.0, HTTP/1.0 keep-alive" {
     local url
     serve -q
     url=http://127.0.0.1:$SERVER_PORT/index.html
@@ -246,7 +559,7 @@ h1 { color: green; }"
     stop_server
 }
 
-@test "http-server: python's http.client gets GET, HEAD, 404 and 405 on one connection" {
+@test "stage 4: http-server: python's http.client gets GET, HEAD, 404 and 405 on one connection" {
     serve -q
     run timeout "$(tmo 10)" python3 "$PEERS/http_client.py" 127.0.0.1 "$SERVER_PORT" \
         GET:/ HEAD:/a.css GET:/missing POST:/ GET:/sub/
@@ -260,7 +573,8 @@ connections: 1"
     stop_server
 }
 
-@test "http-server: answers three pipelined requests in order, from one write" {
+@test "stage 4: http-server: answers three pipelined requests in order, from one write" {
+    hint "answer every complete request in the buffer, in order, before waiting for more bytes; keep the bytes after a head for the next request" "Keep-alive and pipelining"
     serve -q
     run send 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /sub/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
     assert_success
@@ -283,7 +597,8 @@ sub index"
     stop_server
 }
 
-@test "http-server: a request sent one byte at a time is answered once whole" {
+@test "stage 4: http-server: a request sent one byte at a time is answered once whole" {
+    hint "a head may arrive in any number of reads: look for the empty line in all the bytes so far" "Keep-alive and pipelining"
     serve -q
     run send 'GET /a.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' --chunk 1 --delay 0.005
     assert_success
@@ -292,7 +607,7 @@ sub index"
     stop_server
 }
 
-@test "http-server: 405 with Allow for other methods, keeping the connection" {
+@test "stage 4: http-server: 405 with Allow for other methods, keeping the connection" {
     serve -q
     run send 'DELETE /index.html HTTP/1.1\r\nHost: x\r\n\r\nget / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
     assert_success
@@ -301,7 +616,9 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     stop_server
 }
 
-@test "http-server: 400, 505 and 501 for malformed lines, versions and codings, then closes" {
+# ---- refused: malformed requests, request smuggling (RFC 9112, 6.3 and 11.2), bodies ------
+
+@test "stage 5: http-server: 400, 505 and 501 for malformed lines, versions and codings, then closes" {
     serve -q
     run send 'GET /  HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n'
     assert_output "$(error_answer 400 'Bad Request' 'a malformed request line' '' close)"
@@ -330,9 +647,8 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     stop_server
 }
 
-# ---- request smuggling (RFC 9112, 6.3 and 11.2): each a 400, and the connection closed ----
-
-@test "http-server: smuggling: Content-Length with Transfer-Encoding gets 400, the rest is never a request" {
+@test "stage 5: http-server: smuggling: Content-Length with Transfer-Encoding gets 400, the rest is never a request" {
+    hint "a request with both framings must be refused (400) and the connection closed: what follows could be read as a request" "Request smuggling: one request, read two ways"
     serve
     run send 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /a.css HTTP/1.1\r\nHost: x\r\n\r\n'
     assert_success
@@ -341,7 +657,7 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     assert_equal "$(grep -c '" [0-9]* [0-9]*$' "$SERVER_ERR")" 1
 }
 
-@test "http-server: smuggling: two different Content-Lengths get 400; two equal ones are one" {
+@test "stage 5: http-server: smuggling: two different Content-Lengths get 400; two equal ones are one" {
     serve -q
     run send 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdefGET /a.css HTTP/1.1\r\nHost: x\r\n\r\n'
     assert_output "$(error_answer 400 'Bad Request' 'two different Content-Length values' '' close)"
@@ -352,7 +668,7 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     stop_server
 }
 
-@test "http-server: smuggling: obs-fold and whitespace before the colon get 400" {
+@test "stage 5: http-server: smuggling: obs-fold and whitespace before the colon get 400" {
     serve -q
     run send 'GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n'
     assert_output "$(error_answer 400 'Bad Request' 'obs-fold: a header line starts with a space or a tab' '' close)"
@@ -363,7 +679,8 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     stop_server
 }
 
-@test "http-server: a request body is read and dropped, never taken for a request" {
+@test "stage 5: http-server: a request body is read and dropped, never taken for a request" {
+    hint "skip a request body by its framing (Content-Length or chunked) before looking for the next request" "Request smuggling: one request, read two ways"
     serve -q
     # The body of the first request looks like a request for a.css: it must not be served.
     run send 'GET /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 32\r\n\r\nGET /a.css HTTP/1.1\r\nHost: x\r\n\r\nGET /sub/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n20;ext=1\r\nGET /a.css HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\nTrailer: t\r\n\r\nHEAD /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
@@ -376,7 +693,7 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     stop_server
 }
 
-@test "http-server: a body over 1 MiB gets 413 at once, and the connection closes" {
+@test "stage 5: http-server: a body over 1 MiB gets 413 at once, and the connection closes" {
     serve -q
     run send 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\nGET /a.css HTTP/1.1\r\nHost: x\r\n\r\n'
     assert_success
@@ -386,7 +703,8 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
 
 # ---- sizes -----------------------------------------------------------------------------------
 
-@test "http-server: a request line of 8192 bytes is read; 8193 gets 414" {
+@test "stage 6: http-server: a request line of 8192 bytes is read; 8193 gets 414" {
+    hint "count the request line as it arrives, and answer 414 as soon as it passes 8192 bytes" "Sizes"
     local path
     serve -q
     path=/$(head -c 8178 /dev/zero | tr '\0' a) # "GET " + path + " HTTP/1.1" = 8192
@@ -401,7 +719,7 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     stop_server
 }
 
-@test "http-server: header lines of 16384 bytes in all are read; 16385 get 431" {
+@test "stage 6: http-server: header lines of 16384 bytes in all are read; 16385 get 431" {
     local filler request
     serve -q
     # Host: x\r\n (9) + X: <v>\r\n (5 + v) + Connection: close\r\n (19) = 16384: v = 16351.
@@ -416,7 +734,8 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
 
 # ---- time: slowloris ---------------------------------------------------------------------------
 
-@test "http-server: slowloris, a head sent a byte at a time, gets 408 after --header-timeout" {
+@test "stage 6: http-server: slowloris, a head sent a byte at a time, gets 408 after --header-timeout" {
+    hint "start a clock at the first byte of a head; when --header-timeout passes before the empty line, answer 408 and close" "Slowloris: attacking with time"
     serve --header-timeout 1
     # 60 bytes at 0.1 s each would take 6 s: the server must stop it after about 1 s.
     run --separate-stderr send 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n' \
@@ -428,7 +747,8 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     grep -qE '"GET / HTTP[^"]*" 408 ' "$SERVER_ERR" # the request line, as far as it came
 }
 
-@test "http-server: a client that leaves halfway costs no CPU (Tiny's spin), and the next is served" {
+@test "stage 6: http-server: a client that leaves halfway costs no CPU (Tiny's spin), and the next is served" {
+    hint "read() returning 0 is the end of the input, not \"nothing yet\": close the connection" "Slowloris: attacking with time"
     local before after
     serve -q --header-timeout 30
     run send 'GET /index.html HTTP/1.1\r\nHost: x\r\n' --half-close --timeout 2
@@ -443,7 +763,7 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
     stop_server
 }
 
-@test "http-server: an idle keep-alive connection is not timed out by the header clock" {
+@test "stage 6: http-server: an idle keep-alive connection is not timed out by the header clock" {
     serve -q --header-timeout 1
     # One request, then silence: no head has begun, so no 408; --idle-timeout (60 s) rules.
     run send 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n' --timeout 1.3
@@ -454,7 +774,8 @@ $(error_answer 405 'Method Not Allowed' 'this server only reads files: GET and H
 
 # ---- paths: the traversal corpus -------------------------------------------------------------
 
-@test "http-server: 40 traversal attempts: not one byte of a file outside the root comes back" {
+@test "stage 7: http-server: 40 traversal attempts: not one byte of a file outside the root comes back" {
+    hint "percent-decode the path once, resolve \".\" and \"..\", refuse a climb above the root (400), and open with openat2(RESOLVE_BENEATH)" "Traversal: reading files outside the root"
     local outside=$BATS_TEST_TMPDIR
     serve -q
     printf 'SECRET-8c1f outside the root\n' >"$outside/secret.txt"
@@ -517,7 +838,7 @@ EOF
     stop_server
 }
 
-@test "http-server: a symbolic link that stays inside the root is followed" {
+@test "stage 7: http-server: a symbolic link that stays inside the root is followed" {
     [ -z "$VALGRIND" ] || skip "valgrind 3.19 does not know openat2: the fallback refuses every link"
     serve -q
     ln -s index.html "$ROOT/link.html"
@@ -529,7 +850,7 @@ h1 { color: green; }"
     stop_server
 }
 
-@test "http-server: a FIFO under the root is refused at once, not waited on" {
+@test "stage 7: http-server: a FIFO under the root is refused at once, not waited on" {
     serve -q
     mkfifo "$ROOT/pipe"
     run send 'GET /pipe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' --timeout 3
@@ -544,6 +865,7 @@ h1 { color: green; }"
 # server's peak resident size grows by less than 8 MiB: the file is never read whole.
 big_file_test() {
     local size=32 before peak
+    hint "send a large file a piece at a time as the socket drains (sendfile), never read whole into memory" "sendfile, or a bounded buffer?"
     [ -z "$VALGRIND" ] || size=8 # valgrind is 20 times slower: a smaller file says the same
     serve -q "$@"
     truncate -s "${size}M" "$ROOT/big.bin"
@@ -558,10 +880,10 @@ big_file_test() {
     stop_server
 }
 
-@test "http-server: streams a 32 MiB file with sendfile, in bounded memory" { big_file_test; }
-@test "http-server: streams a 32 MiB file through a buffer (--no-sendfile), in bounded memory" { big_file_test --no-sendfile; }
+@test "stage 8: http-server: streams a 32 MiB file with sendfile, in bounded memory" { big_file_test; }
+@test "stage 8: http-server: streams a 32 MiB file through a buffer (--no-sendfile), in bounded memory" { big_file_test --no-sendfile; }
 
-@test "http-server: SIGTERM while a large file is going out: exit 0" {
+@test "stage 8: http-server: SIGTERM while a large file is going out: exit 0" {
     serve -q
     truncate -s 256M "$ROOT/huge.bin"
     python3 -c '
@@ -577,7 +899,7 @@ time.sleep(30)' "$SERVER_PORT" 3>&- &
     kill "$!" 2>/dev/null || true
 }
 
-@test "http-server: --max-clients 2: the third connection gets 503 and is closed" {
+@test "stage 8: http-server: --max-clients 2: the third connection gets 503 and is closed" {
     serve -q --max-clients 2
     mkfifo "$BATS_TEST_TMPDIR/hold"
     timeout "$(tmo 20)" python3 "$PEERS/http_idle.py" 127.0.0.1 "$SERVER_PORT" 2 \
@@ -607,7 +929,7 @@ Server busy, try again later."
     stop_server
 }
 
-@test "http-server: 10,000 idle connections (1,000 under valgrind) cost bounded memory, and a request is still served" {
+@test "stage 8: http-server: 10,000 idle connections (1,000 under valgrind) cost bounded memory, and a request is still served" {
     local n=10000 before after
     [ -z "$VALGRIND" ] || n=1000
     serve -q
@@ -628,7 +950,7 @@ Server busy, try again later."
     stop_server
 }
 
-@test "http-server: -b ::1 serves IPv6; http-get takes an IPv6 literal URL" {
+@test "stage 8: http-server: -b ::1 serves IPv6; http-get takes an IPv6 literal URL" {
     has_ipv6_loopback || skip "no IPv6 loopback (::1) on this machine"
     serve -q -b ::1
     assert_equal "$(cat "$SERVER_OUT")" "listening on [::1]:$SERVER_PORT"
@@ -640,7 +962,7 @@ Server busy, try again later."
 
 # ---- peers we did not write: wrk and a real browser ---------------------------------------------
 
-@test "http-server: wrk, 20 keep-alive connections, 2,000 requests: no errors, every answer 200" {
+@test "stage 8: http-server: wrk, 20 keep-alive connections, 2,000 requests: no errors, every answer 200" {
     command -v wrk >/dev/null || skip "wrk is not installed (make deps installs it)"
     # wrk runs for its -d seconds whatever happens: its script stops the thread after 2,000
     # answers, so the smoke run costs little CPU. (Speed is the bench's business.)
@@ -656,7 +978,7 @@ Server busy, try again later."
     stop_server
 }
 
-@test "http-server: headless Chromium loads a page with its stylesheet, image and script" {
+@test "stage 8: http-server: headless Chromium loads a page with its stylesheet, image and script" {
     command -v chromium >/dev/null || skip "chromium is not installed (make deps installs it)"
     local page=$BATS_TEST_TMPDIR/page
     python3 "$PEERS/http_page.py" "$page"
@@ -672,306 +994,4 @@ Server busy, try again later."
     grep -q '"GET /style.css HTTP/1.1" 200 ' "$SERVER_ERR"
     grep -q '"GET /picture.png HTTP/1.1" 200 ' "$SERVER_ERR"
     grep -q '"GET /app.js HTTP/1.1" 200 ' "$SERVER_ERR"
-}
-
-# ---- http-get against real servers --------------------------------------------------------------
-
-# start_nginx ROOT - nginx in the foreground (one process), on a free port, its config and
-# logs in the test's directory; sets NGINX_PORT (and SERVER_PID, for stop_server).
-start_nginx() {
-    local dir=$BATS_TEST_TMPDIR/nginx conf
-    command -v nginx >/dev/null || skip "nginx is not installed (make deps installs it)"
-    mkdir -p "$dir/tmp"
-    NGINX_PORT=$(free_port)
-    conf=$dir/nginx.conf
-    cat >"$conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp; fastcgi_temp_path $dir/tmp;
-    uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
-    types { text/html html; text/css css; }
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        root $1;
-        location = /chunked { default_type text/plain; return 200 "not chunked"; }
-    }
-}
-EOF
-    nginx -c "$conf" -e "$dir/error.log" 3>&- &
-    SERVER_PID=$!
-    KIT_SERVER_PIDS+=("$SERVER_PID")
-    wait_port "$NGINX_PORT"
-}
-
-@test "http-get: against nginx: files byte for byte, -i, -I, 404, -o FILE" {
-    make_root
-    head -c 1048576 /dev/urandom >"$ROOT/one-mib.bin"
-    start_nginx "$ROOT"
-    run timeout "$(tmo 10)" sh -c "http-get http://127.0.0.1:$NGINX_PORT/one-mib.bin | sha256sum"
-    assert_output "$(sha256sum <"$ROOT/one-mib.bin")"
-    run timeout "$(tmo 5)" http-get -i "http://127.0.0.1:$NGINX_PORT/index.html"
-    assert_success
-    assert_line $'HTTP/1.1 200 OK\r'
-    assert_line --regexp $'^Server: nginx'
-    assert_line $'Content-Length: 15\r'
-    assert_line "<h1>hello</h1>"
-    run timeout "$(tmo 5)" http-get -I "http://127.0.0.1:$NGINX_PORT/a.css"
-    assert_success
-    assert_line $'Content-Type: text/css\r'
-    refute_line --partial "color"
-    run --separate-stderr timeout "$(tmo 5)" http-get "http://127.0.0.1:$NGINX_PORT/missing"
-    assert_failure 1
-    assert_output --partial "<title>404 Not Found</title>"
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $NGINX_PORT: HTTP 404 Not Found"
-    run timeout "$(tmo 5)" http-get -o "$BATS_TEST_TMPDIR/copy" "http://127.0.0.1:$NGINX_PORT/sub/"
-    assert_success
-    assert_output ""
-    assert_equal "$(cat "$BATS_TEST_TMPDIR/copy")" "sub index"
-    stop_server
-}
-
-@test "http-get: against python's http.server: a file, a directory redirect with -L, a 404" {
-    make_root
-    start_server python3 "$PEERS/http_pyserver.py" "$ROOT"
-    run timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT/a.css"
-    assert_success
-    assert_output "h1 { color: green; }"
-    run timeout "$(tmo 5)" http-get -L "http://127.0.0.1:$SERVER_PORT/sub"
-    assert_success
-    assert_output "sub index"
-    run --separate-stderr timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT/nope"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: HTTP 404 File not found"
-    stop_server
-}
-
-@test "http-get: against http-server: every address of localhost, the request it sends" {
-    need_ipv6_localhost
-    serve
-    run as_ipv6_localhost timeout "$(tmo 5)" http-get "http://localhost:$SERVER_PORT/sub/?q=1#frag"
-    assert_success
-    assert_output "sub index"
-    run timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT"
-    assert_output "<h1>hello</h1>"
-    stop_server
-    grep -q '"GET /sub/?q=1 HTTP/1.1" 200 10$' "$SERVER_ERR"
-    grep -q '"GET / HTTP/1.1" 200 15$' "$SERVER_ERR"
-}
-
-@test "http-get: the exact request on the wire" {
-    mkdir -p "$BATS_TEST_TMPDIR/script"
-    printf 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n' >"$BATS_TEST_TMPDIR/script/x"
-    start_server python3 "$PEERS/http_script_server.py" "$BATS_TEST_TMPDIR/script"
-    run timeout "$(tmo 5)" http-get "http://127.0.0.1:$SERVER_PORT/a/x?y=1"
-    assert_success
-    assert_output "ok"
-    stop_server
-    assert_equal "$(tr -d '\r' <"$BATS_TEST_TMPDIR/script/requests.log")" "GET /a/x?y=1 HTTP/1.1
-Host: 127.0.0.1:$SERVER_PORT
-User-Agent: http-get/1.0
-Accept: */*
-Connection: close"
-    # Every line ends with CR LF, the empty one too.
-    assert_equal "$(grep -c $'\r$' "$BATS_TEST_TMPDIR/script/requests.log")" 6
-}
-
-@test "http-get: a refused connection is one line and exit 1" {
-    local port
-    port=$(free_port)
-    run --separate-stderr timeout "$(tmo 5)" http-get "http://127.0.0.1:$port/"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: cannot connect to 127.0.0.1 port $port: Connection refused"
-}
-
-# ---- http-get against scripted servers: every framing, every fault ----------------------------
-
-# script NAME BYTES - a scripted answer (printf escapes) for requests whose path ends in NAME.
-script() {
-    mkdir -p "$BATS_TEST_TMPDIR/script"
-    # shellcheck disable=SC2059 # the answer is written with printf's escapes, on purpose
-    printf "$2" >"$BATS_TEST_TMPDIR/script/$1"
-}
-
-# get ARGS... - http-get ARGS against the scripted server, stdout and stderr apart.
-get() {
-    run --separate-stderr timeout "$(tmo 10)" http-get "$@"
-}
-
-start_script_server() {
-    start_server python3 "$PEERS/http_script_server.py" "$BATS_TEST_TMPDIR/script"
-    URL=http://127.0.0.1:$SERVER_PORT
-}
-
-@test "http-get: chunked bodies: extensions, trailers, hex in any case, binary data" {
-    script chunked 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n000A ; x ; y="z"\r\n, chunked\n\r\n1\r\n\0\r\n0\r\nTrailer-One: 1\r\nTrailer-Two: 2\r\n\r\n'
-    script lf-only 'HTTP/1.1 200 OK\nTransfer-Encoding: CHUNKED\n\n3\nabc\n0\n\n'
-    start_script_server
-    get "$URL/chunked"
-    assert_success
-    assert_equal "$(http-get "$URL/chunked" | od -An -c | tr -s ' ')" " h e l l o , c h u n k e d \n \0"
-    get "$URL/lf-only"
-    assert_success
-    assert_output "abc"
-    stop_server
-}
-
-@test "http-get: bad chunked bodies: a bad size, no line end after data, closed in a chunk" {
-    script bad-size 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nxx\r\n0\r\n\r\n'
-    script no-crlf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n'
-    script cut 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabc'
-    script too-big 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n'
-    start_script_server
-    get "$URL/bad-size"
-    assert_failure 1
-    assert_output "hello"
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: bad chunk size: \"zz\""
-    get "$URL/no-crlf"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: no line end after a chunk's data: \"d\""
-    get "$URL/cut"
-    assert_failure 1
-    assert_output "abc"
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: connection closed in the middle of a chunked body, after 3 bytes"
-    get "$URL/too-big"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: chunk size too large: \"10000000000000000\""
-    stop_server
-}
-
-@test "http-get: Content-Length bodies, short ones, and bodies that run until the close" {
-    script exact 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA'
-    script short "HTTP/1.1 200 OK\\r\\nContent-Length: 5000\\r\\n\\r\\n$(head -c 1000 /dev/zero | tr '\0' x)"
-    script until-close 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it\nuntil the end'
-    script both 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
-    script two-lengths 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'
-    start_script_server
-    get "$URL/exact"
-    assert_success
-    assert_output "hello"
-    get "$URL/short"
-    assert_failure 1
-    assert_equal "${#output}" 1000
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: connection closed after 1000 of 5000 bytes"
-    get "$URL/until-close"
-    assert_success
-    assert_output "all of it
-until the end"
-    get "$URL/both"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: both Content-Length and Transfer-Encoding"
-    get "$URL/two-lengths"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: two different Content-Length values"
-    stop_server
-}
-
-@test "http-get: 1xx answers are skipped; 204 and 304 have no body whatever they say" {
-    script early 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfinal\n'
-    script no-content 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nXXXXX'
-    script not-modified 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\nzz'
-    start_script_server
-    get -i "$URL/early"
-    assert_success
-    assert_equal "$(tr -d '\r' <<<"$output")" "HTTP/1.1 200 OK
-Content-Length: 6
-
-final"
-    get "$URL/no-content"
-    assert_success
-    assert_output ""
-    get "$URL/not-modified"
-    assert_success
-    assert_output ""
-    stop_server
-}
-
-@test "http-get: redirects: shown without -L; relative, absolute and other forms followed with -L" {
-    script start 'HTTP/1.1 302 Found\r\nLocation: ../b/next?x=1\r\nContent-Length: 9\r\n\r\nredirect\n'
-    script next 'HTTP/1.1 301 Moved Permanently\r\nlocation: /c/third\r\n\r\n'
-    script third 'HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{PORT}/d/fourth#frag\r\n\r\n'
-    script fourth 'HTTP/1.1 308 Permanent Redirect\r\nLocation: //127.0.0.1:{PORT}/e/last\r\n\r\n'
-    script last 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\ndone\n'
-    start_script_server
-    get "$URL/a/start"
-    assert_success
-    assert_output "redirect"
-    get -L "$URL/a/start"
-    assert_success
-    assert_output "done"
-    stop_server
-    assert_equal "$(grep -a '^GET ' "$BATS_TEST_TMPDIR/script/requests.log" | tr -d '\r')" "GET /a/start HTTP/1.1
-GET /a/start HTTP/1.1
-GET /b/next?x=1 HTTP/1.1
-GET /c/third HTTP/1.1
-GET /d/fourth HTTP/1.1
-GET /e/last HTTP/1.1"
-}
-
-@test "http-get: -L follows 10 redirects and fails on the 11th" {
-    script loop 'HTTP/1.1 302 Found\r\nLocation: loop\r\n\r\n'
-    start_script_server
-    get -L "$URL/loop"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: more than 10 redirects"
-    assert_equal "$(grep -c '^GET /loop ' "$BATS_TEST_TMPDIR/script/requests.log")" 11
-    script https 'HTTP/1.1 301 Moved\r\nLocation: https://example.com/\r\n\r\n'
-    get -L "$URL/https"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: redirected to https://example.com/: this lesson speaks plain HTTP only"
-    stop_server
-}
-
-@test "http-get: malformed status lines and header lines, and one longer than 8 KiB" {
-    script garbage 'SSH-2.0-OpenSSH_9.2\r\n\r\n'
-    script bad-code 'HTTP/1.1 2000 OK\r\n\r\n'
-    script fold 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n'
-    script long-header "HTTP/1.1 200 OK\\r\\nX: $(head -c 8190 /dev/zero | tr '\0' v)\\r\\n\\r\\n"
-    script longest-header "HTTP/1.1 200 OK\\r\\nX: $(head -c 8189 /dev/zero | tr '\0' v)\\r\\nContent-Length: 2\\r\\n\\r\\nok"
-    script nothing ''
-    start_script_server
-    get "$URL/garbage"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: malformed status line: \"SSH-2.0-OpenSSH_9.2\""
-    get "$URL/bad-code"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: malformed status line: \"HTTP/1.1 2000 OK\""
-    get "$URL/fold"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: bad response head: obs-fold: a header line starts with a space or a tab"
-    get "$URL/long-header"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: header line longer than 8192 bytes"
-    get "$URL/longest-header"
-    assert_success
-    assert_output "ok"
-    get "$URL/nothing"
-    assert_failure 1
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: connection closed before any response"
-    stop_server
-}
-
-@test "http-get: --timeout: a server that stops sending fails after SECS, head or body" {
-    local pid head_status=0
-    script silent-head.hold 'HTTP/1.1 200 OK\r\n'
-    script silent-body.hold 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'
-    start_script_server
-    # Both at once: the test waits one second, not two.
-    timeout "$(tmo 10)" http-get --timeout 1 "$URL/silent-head" \
-        >"$BATS_TEST_TMPDIR/head.out" 2>"$BATS_TEST_TMPDIR/head.err" 3>&- &
-    pid=$!
-    get --timeout 1 "$URL/silent-body"
-    assert_failure 1
-    assert_output "abc"
-    assert_equal "$stderr" "http-get: 127.0.0.1 port $SERVER_PORT: nothing received for 1 s"
-    wait_exit "$pid" 10 || head_status=$?
-    assert_equal "$head_status" 1
-    assert_equal "$(cat "$BATS_TEST_TMPDIR/head.out")" ""
-    assert_equal "$(cat "$BATS_TEST_TMPDIR/head.err")" "http-get: 127.0.0.1 port $SERVER_PORT: nothing received for 1 s"
-    stop_server
 }
