@@ -525,6 +525,21 @@ Connection: close"
     stop_server
 }
 
+@test "stage 3: http-server: a directory with a 3,200-byte path is redirected whole" {
+    local path='' i
+    serve -q
+    for i in $(seq 10 25); do # 16 directories of 200 bytes each
+        path+=/$(head -c 198 /dev/zero | tr '\0' d)$i
+    done
+    mkdir -p "$ROOT$path"
+    printf 'deep\n' >"$ROOT$path/index.html"
+    run timeout "$(tmo 5)" curl -sS -o /dev/null -w '%{http_code} %{redirect_url}\n' \
+        "http://127.0.0.1:$SERVER_PORT$path?q"
+    assert_success
+    assert_output "301 http://127.0.0.1:$SERVER_PORT$path/?q"
+    stop_server
+}
+
 # ---- keep-alive and pipelining -------------------------------------------------------------
 
 @test "stage 4: http-server: curl reuses one connection for three requests (keep-alive)" {

@@ -49,6 +49,9 @@ enum {
     COPY_CHUNK = 64 * 1024, /* --no-sendfile: bytes read and sent at a time */
 };
 
+/* An error answer (its head, a Location of up to a whole target, its page) always fits. */
+_Static_assert(HEAD_MAX + HTTP_TARGET_MAX + PAGE_MAX <= ANSWER_ROOM, "ANSWER_ROOM too small");
+
 enum { BODY_MAX = 1024 * 1024 }; /* a request body up to this is read and dropped; more: 413 */
 
 enum { DEFAULT_IDLE_TIMEOUT = 60, DEFAULT_HEADER_TIMEOUT = 10, MAX_TIMEOUT = 86400 };
@@ -163,7 +166,7 @@ static int send_error(struct ev_conn *conn, int status, const char *why, const c
                       bool head_only, bool close, const char *line, size_t line_len)
 {
     struct http_conn *st = ev_state(conn);
-    char page[PAGE_MAX], out[HEAD_MAX + PAGE_MAX];
+    char page[PAGE_MAX], out[HEAD_MAX + HTTP_TARGET_MAX + PAGE_MAX]; /* Location: the target */
     size_t page_len = http_error_page(status, why, page, sizeof page);
     int n = snprintf(out, sizeof out,
                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/html; charset=utf-8\r\n"
