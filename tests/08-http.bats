@@ -555,7 +555,7 @@ h1 { color: green; }"
     assert_equal "$(grep -c '" 200 ' "$SERVER_ERR")" 3
 }
 
-@test "stage 4: http-server: curl -H variants: Connection: close, HTTP/1.0, HTTP/1.0 keep-alive" {
+@test "stage 4: http-server: Connection: close, HTTP/1.0, HTTP/1.0 keep-alive (curl -H and raw)" {
     local url
     serve -q
     url=http://127.0.0.1:$SERVER_PORT/index.html
@@ -571,6 +571,19 @@ h1 { color: green; }"
     run timeout "$(tmo 5)" curl -sS -D - -o /dev/null -H 'Host: example.com' -H 'X-Extra:  spaced  ' "$url"
     assert_success
     assert_line $'HTTP/1.1 200 OK\r'
+    # An error answer to an HTTP/1.0 client that asked to keep the connection says yes too,
+    # or the client would wait for the close.
+    run send 'GET /nope HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /a.css HTTP/1.0\r\n\r\n'
+    assert_success
+    assert_output "$(error_answer 404 'Not Found' 'no such file' 'Connection: keep-alive')
+HTTP/1.1 200 OK
+Date: *
+Content-Type: text/css; charset=utf-8
+Content-Length: 21
+Last-Modified: Sat, 01 Jan 2022 00:00:00 GMT
+Connection: close
+
+h1 { color: green; }"
     stop_server
 }
 

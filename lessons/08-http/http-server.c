@@ -78,6 +78,7 @@ struct http_conn {
     bool timer_set;         /* the head has begun and --header-timeout runs */
     bool closing;           /* the last answer is out: read and answer nothing more */
     bool waiting_room;      /* a request waits for room in the output buffer */
+    bool keep_alive_10;     /* the request is HTTP/1.0 and asked to keep the connection */
     struct http_body *body; /* a request body being read and dropped, or NULL */
     /* the file being sent */
     bool sending;
@@ -172,7 +173,9 @@ static int send_error(struct ev_conn *conn, int status, const char *why, const c
                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/html; charset=utf-8\r\n"
                      "Content-Length: %zu\r\n%s%s\r\n",
                      status, http_reason(status), date_now(), page_len, extra,
-                     close ? "Connection: close\r\n" : "");
+                     close               ? "Connection: close\r\n"
+                     : st->keep_alive_10 ? "Connection: keep-alive\r\n" /* as format_head */
+                                         : "");
 
     if (n < 0 || (size_t)n >= sizeof out - page_len)
         return -1;
@@ -418,6 +421,7 @@ static int take_request(struct ev_conn *conn, struct http_conn *st, size_t hlen)
     const char *line = request_line(st, &n);
     int status = http_parse_request(st->in + st->start, hlen, &req, &why);
 
+    st->keep_alive_10 = status == 0 && req.minor == 0 && req.keep_alive;
     if (status != 0)
         return send_error(conn, status, why, "", false, true, line, n);
     if (req.body == HTTP_BODY_LENGTH && req.content_length > BODY_MAX)
