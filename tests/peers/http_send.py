@@ -2,7 +2,7 @@
 """http_send.py - send exact bytes to an HTTP server and print every byte it answers.
 
 usage: http_send.py [--chunk N] [--delay S] [--half-close] [--timeout S] [--report]
-                    HOST PORT FILE
+                    HOST PORT FILE...
 
 Sends FILE (- for stdin) in one write, or N bytes at a time with S seconds between them,
 while reading whatever the server sends; stops sending if the server closes. Then reads
@@ -10,6 +10,9 @@ until the server closes the connection (or --timeout S seconds, default 10, pass
 byte: exit 3) and prints all the bytes received, raw, on stdout. --half-close shuts down
 the sending side after the last byte. --report prints on stderr "closed after T s" (T from
 the first byte sent) and "sent N of M bytes".
+
+With several FILEs, each is sent on a connection of its own, one after the other, and
+each answer is printed after a line "== FILE" (one python start for many exchanges).
 """
 import argparse
 import select
@@ -27,9 +30,19 @@ def main():
     p.add_argument("--report", action="store_true")
     p.add_argument("host")
     p.add_argument("port", type=int)
-    p.add_argument("file")
+    p.add_argument("files", nargs="+")
     a = p.parse_args()
-    data = sys.stdin.buffer.read() if a.file == "-" else open(a.file, "rb").read()
+    if len(a.files) == 1:
+        exchange(a, a.files[0])
+        return
+    for name in a.files:
+        sys.stdout.buffer.write(b"== " + name.encode() + b"\n")
+        exchange(a, name)
+    sys.stdout.buffer.flush()
+
+
+def exchange(a, name):
+    data = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()
     sock = socket.create_connection((a.host, a.port), timeout=a.timeout)
     sock.setblocking(False)
     chunk = a.chunk if a.chunk > 0 else max(len(data), 1)
