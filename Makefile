@@ -8,9 +8,12 @@
 LESSON_DIRS := $(patsubst %/Makefile,%,$(sort $(wildcard lessons/[0-9][0-9]-*/Makefile)))
 LESSON      ?=
 VARIANT     ?=
-export LESSON
+# USE='echo-server=~/hw/server': the tests judge that command as echo-server (tests/run).
+USE         ?=
+export LESSON USE
 
 .PHONY: all lib testprogs demo test check deps deps-test deps-gates clean sanitize tsan lint fuzz bench \
+        mutants progress starters \
         $(LESSON_DIRS)
 
 TESTPROG_DIR := $(wildcard tests/common/Makefile)
@@ -44,6 +47,21 @@ deps-gates:
 
 test: deps-test all
 	@tests/run
+
+# The bug zoo: every classic fault of tests/mutants/ planted alone, each lesson's tests
+# against it; every one must be caught. make mutants M="partial-write" runs some.
+M ?=
+mutants: all
+	@tests/gates/mutants $(M)
+
+# Starters, solutions and tests agree: the kit's programs pass every stage through USE=,
+# each starter builds and fails the stages of its TODOs, a Python echo server passes 03.
+starters: all
+	@tests/gates/starters
+
+# Your progress through the lessons: stages passed by your programs in each yours/.
+progress: all
+	@tests/gates/progress
 
 check: deps-test all
 	@VALGRIND=1 tests/run

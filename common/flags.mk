@@ -14,8 +14,8 @@ ifeq ($(VARIANT),asan)
   SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else ifeq ($(VARIANT),tsan)
   SAN := -fsanitize=thread
-else ifneq ($(VARIANT),)
-  $(error VARIANT must be asan, tsan or empty)
+else ifneq ($(filter-out yours,$(VARIANT)),)
+  $(error VARIANT must be asan, tsan, yours or empty)
 endif
 
 ifeq ($(VARIANT),)
@@ -24,7 +24,8 @@ else
   BUILD := $(KIT_ROOT)/build/$(VARIANT)
 endif
 
-LIBCOMMON := $(BUILD)/libcommon.a
+# A learner's programs (VARIANT=yours) link the kit's own common library.
+LIBCOMMON := $(if $(filter yours,$(VARIANT)),$(KIT_ROOT)/build,$(BUILD))/libcommon.a
 CPPFLAGS  += -I$(KIT_ROOT)/common -MMD -MP
 CFLAGS    += $(CSTD) $(WARN) $(OPT) $(SAN)
 LDFLAGS   += $(SAN)

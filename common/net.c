@@ -204,6 +204,26 @@ void net_linger(int fd, int limit_ms)
     }
 }
 
+bool net_accept_failed_one(int err)
+{
+    switch (err) {
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+#ifdef ENONET /* Linux only */
+    case ENONET:
+#endif
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case EPERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool net_accept_can_retry(int err)
 {
     return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;

@@ -34,6 +34,13 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
  * stop requested; EMFILE: out of descriptors) and err set. Event loops call accept4. */
 int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen);
 
+/* net_accept_failed_one - true for the accept() errors that concern only the connection
+ * being accepted, not the server: that client went away or its network failed (EPROTO,
+ * ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, ENETDOWN), or a
+ * firewall rule refused it (EPERM). Linux's accept(2) asks servers to retry on them: a
+ * server logs the error and accepts the next client. */
+bool net_accept_failed_one(int err);
+
 /* net_accept_can_retry - true for the accept() errors that say "not now": out of
  * descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM). A server says so, pauses and
  * tries again: the clients wait in the backlog, and one closing frees what was short. */

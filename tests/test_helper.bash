@@ -2,11 +2,14 @@
 #
 # What it gives a test:
 #   - the kit's programs on PATH by name (echo-server, kk-client, ...), wrapped
-#     in valgrind when VALGRIND=1, taken from build/$KIT_VARIANT/ when set;
+#     in valgrind when VALGRIND=1, taken from build/$KIT_VARIANT/ when set, and
+#     replaced by any command named in USE='NAME=COMMAND ...' (a learner's program);
 #   - start_server / stop_server: servers on port 0, read their "listening on"
 #     line, stop them with SIGTERM and insist they exit 0;
 #   - tmo SECS: a time limit scaled for slow runs (valgrind, sanitizers);
-#   - a default setup/teardown that checks valgrind's logs after every test.
+#   - stages, hints and visible bytes for failures (lib/stages.bash);
+#   - a default setup/teardown: each test runs contained (lib/contain.bash), and
+#     valgrind's logs are checked after it.
 # shellcheck shell=bash
 
 # kit_load_library NAME - what `bats_load_library NAME` does, without its cost. Every
@@ -36,7 +39,13 @@ kit_load_library bats-assert
 # run --separate-stderr and friends, in every file.
 bats_require_minimum_version 1.5.0
 
-KIT_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+# The kit's root: this file lives in its tests/ directory (test files elsewhere, such as
+# the harness's own fixtures, load it by a relative path).
+KIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=/dev/null # checked on its own by make lint
+source "$KIT_ROOT/tests/lib/contain.bash"
+# shellcheck source=/dev/null # likewise
+source "$KIT_ROOT/tests/lib/stages.bash"
 KIT_VARIANT=${KIT_VARIANT:-}
 VALGRIND=${VALGRIND:-}
 export KIT_ROOT
@@ -95,28 +104,90 @@ kit_make_wrappers() {
     done
 }
 
+# kit_is_elf FILE - true for a compiled program (valgrind can run it; a script it cannot).
+kit_is_elf() {
+    [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]
+}
+
+# kit_apply_use - USE='NAME=COMMAND [NAME=COMMAND...]': the program NAME is COMMAND from
+# now on (its words split on spaces; a leading ~ is the home directory). A new pair starts
+# at a word NAME=... where NAME is one of the kit's programs. COMMAND runs as NAME (argv[0]),
+# so its messages can start with NAME as the kit's do; under VALGRIND=1 a compiled COMMAND
+# runs under valgrind like the kit's own programs. tests/run checks USE before bats starts.
+kit_apply_use() {
+    local word name=
+    local -a words command=()
+    read -ra words <<<"${USE:-}"
+    for word in "${words[@]}" ""; do
+        if [ -z "$word" ] || { [[ $word =~ ^([a-z0-9][a-z0-9-]*)=(.*)$ ]] &&
+            [ -e "$KIT_BIN/${BASH_REMATCH[1]}" ]; }; then
+            [ -z "$name" ] || kit_use_wrapper "$name" "${command[@]}"
+            [ -n "$word" ] || break
+            name=${BASH_REMATCH[1]}
+            command=()
+            word=${BASH_REMATCH[2]}
+            [ -n "$word" ] || continue
+        fi
+        [[ $word == \~/* ]] && word=$HOME/${word#\~/}
+        command+=("$word")
+    done
+}
+
+# kit_use_wrapper NAME COMMAND... - $KIT_BIN/NAME runs COMMAND, named NAME.
+kit_use_wrapper() {
+    local name=$1 quoted
+    shift
+    # A bare command name resolves as the tests will see it (python3: the interpreter
+    # itself, linked into $KIT_BIN, not a version manager's shim).
+    [[ $1 == */* ]] || set -- "$(PATH=$KIT_BIN:$PATH command -v "$1" || echo "$1")" "${@:2}"
+    quoted=$(printf '%q ' "$@")
+    rm -f "$KIT_BIN/$name"
+    if [ -n "$VALGRIND" ] && kit_is_elf "$1"; then
+        # shellcheck disable=SC2016 # ${KIT_VG_DIR} and "$@" expand in the wrapper, later
+        printf '#!/usr/bin/env bash
+exec -a %s valgrind -q --leak-check=full --errors-for-leak-kinds=definite --track-fds=yes --error-exitcode=99 --log-file="${KIT_VG_DIR:-/tmp}/%s.%%p.log" %s"$@"
+' \
+            "$name" "$name" "$quoted" >"$KIT_BIN/$name"
+    else
+        printf '#!/usr/bin/env bash
+exec -a %s %s"$@"
+' "$name" "$quoted" >"$KIT_BIN/$name"
+    fi
+    chmod +x "$KIT_BIN/$name"
+}
+
 KIT_BIN=${BATS_FILE_TMPDIR:-$BATS_RUN_TMPDIR}/kit-bin
-[ -d "$KIT_BIN" ] || kit_make_wrappers
+if [ ! -d "$KIT_BIN" ]; then
+    kit_make_wrappers
+    kit_apply_use
+fi
 PATH=$KIT_BIN:$PATH
 
 # ---- per-test setup and teardown ----------------------------------------------
 
 KIT_SERVER_PIDS=()
 
-# kit_setup - call first in a file's own setup().
+# kit_setup - call first in a file's own setup(): contain the test's processes, and skip
+# it when an earlier stage failed (lib/stages.bash).
 kit_setup() {
+    kit_contain
     KIT_VG_DIR=$BATS_TEST_TMPDIR/valgrind
     mkdir -p "$KIT_VG_DIR"
     export KIT_VG_DIR
+    kit_stage_gate
 }
 
-# kit_teardown - call last in a file's own teardown(): kills servers a failed test left
-# behind (by PID) and fails the test on any valgrind report.
+# kit_teardown - call last in a file's own teardown(): print the hint of a failed test,
+# end every process the test started (servers by PID first, then everything left in its
+# cgroup), and fail the test on any valgrind report.
 kit_teardown() {
     local pid
+    kit_stage_report
     for pid in "${KIT_SERVER_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true # reaped here: bash says nothing of it later
     done
+    kit_release
     kit_check_valgrind_logs
 }
 
@@ -150,14 +221,22 @@ kit_check_valgrind_logs() {
 
 # ---- servers -----------------------------------------------------------------------
 
+# How much a server may write to its stdout and stderr files, in KiB: a server that floods
+# its log is killed by SIGXFSZ at this size, and its test fails instead of filling the disk.
+KIT_OUTPUT_CAP_KB=${KIT_OUTPUT_CAP_KB:-16384}
+
 # start_server PROG ARGS... - start a server (its PORT argument should be 0), wait for its
 # "listening on ADDR:PORT" line (5 s, scaled) and set SERVER_PID, SERVER_PORT,
-# SERVER_ENDPOINT, SERVER_OUT (stdout file) and SERVER_ERR (stderr file).
+# SERVER_ENDPOINT, SERVER_OUT (stdout file) and SERVER_ERR (stderr file). The files are
+# capped at KIT_OUTPUT_CAP_KB each; no core file is written.
 start_server() {
     local n=0 limit line
     SERVER_OUT=$(mktemp "$BATS_TEST_TMPDIR/server-out.XXXXXX")
     SERVER_ERR=$(mktemp "$BATS_TEST_TMPDIR/server-err.XXXXXX")
-    "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- &
+    (
+        ulimit -S -c 0 -f "$KIT_OUTPUT_CAP_KB" 2>/dev/null
+        exec "$@"
+    ) >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- &
     SERVER_PID=$!
     KIT_SERVER_PIDS+=("$SERVER_PID")
     limit=$((100 * KIT_SLOW))
@@ -190,7 +269,10 @@ stop_server() {
         sleep 0.05
     done
     wait "$pid" || status=$?
-    if [ "$status" -ne 0 ]; then
+    if [ "$status" -eq $((128 + 25)) ]; then
+        echo "# server $pid wrote more than $KIT_OUTPUT_CAP_KB KiB to stdout or stderr (SIGXFSZ)" >&3
+        return 1
+    elif [ "$status" -ne 0 ]; then
         echo "# server $pid exited $status" >&3
         return 1
     fi
@@ -281,7 +363,8 @@ assert_usage_errors() {
     local -a words
     while IFS=$'\t' read -r args message; do
         [ -n "$args" ] || continue
-        [ "$args" = - ] && words=() || read -ra words <<<"$args"
+        words=()
+        [ "$args" = - ] || read -ra words <<<"$args"
         run --separate-stderr timeout "$(tmo 5)" "$prog" "${words[@]}" </dev/null
         # shellcheck disable=SC2154 # stderr: set by bats' run --separate-stderr
         if [ "$status" -ne 2 ] || [ -n "$output" ] ||

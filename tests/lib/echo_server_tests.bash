@@ -41,13 +41,14 @@
 # Valid only for CONCURRENT servers (lessons 05, 06):
 #   echo_test_never_reads_while_another_served  a client that never reads does not stop
 #                                    another client from being served meanwhile
-#   echo_test_out_of_descriptors_serves_others  with 16 descriptors and 30 clients: the
+#   echo_test_out_of_descriptors_serves_others  with room for 12 descriptors and 30 clients: the
 #                                    connected ones are served, accept's EMFILE is logged
 #                                    once, and a client from the backlog is served later
 #
 # Valid only for ONE-AT-A-TIME servers (lesson 03):
-#   echo_test_out_of_descriptors_waits  with no descriptor left for a client: EMFILE logged
-#                                    once, the server waits (no exit), SIGTERM exits 0
+#   echo_test_out_of_descriptors_waits  with no descriptor left for a client: EMFILE said
+#                                    once (also with -q), the server waits (no exit),
+#                                    SIGTERM exits 0
 #   echo_test_second_client_queued   a second client waits in the backlog and is served
 #                                    right after the first leaves
 #   echo_test_once                   --once: exits 0 after its first client leaves
@@ -368,19 +369,25 @@ echo_test_never_reads_while_another_served() {
     stop_server
 }
 
-# echo_start_with_fd_limit N - echo_start with the descriptor limit (soft and hard) at N.
-echo_start_with_fd_limit() {
-    # shellcheck disable=SC2016 # "$0" "$@" are for the inner sh, not for this shell
-    start_server sh -c 'ulimit -n "$0" && exec "$@"' "$1" "$ECHO_SERVER" "${ECHO_SERVER_ARGS[@]}" 0
+# echo_start_with_fd_room N - echo_start, then lower the server's descriptor limit (soft and
+# hard, with prlimit) so that it can open N more descriptors. Set once it listens, so that a
+# program whose runtime opens files as it starts (an interpreter) starts as usual. A new
+# descriptor takes the lowest free number, and must be below the limit: the limit is that
+# number plus N.
+echo_start_with_fd_room() {
+    local lowest=0
+    echo_start
+    while [ -e "/proc/$SERVER_PID/fd/$lowest" ]; do lowest=$((lowest + 1)); done
+    prlimit --pid "$SERVER_PID" --nofile=$((lowest + $1)):$((lowest + $1))
 }
 
 echo_test_out_of_descriptors_serves_others() {
     [ -z "$VALGRIND" ] || skip "valgrind needs descriptors of its own below the limit"
-    # A limit of 16 descriptors: about ten clients exhaust them; the rest wait in the
+    # Room for 12 more descriptors: about ten clients exhaust them; the rest wait in the
     # backlog, the server logs accept's EMFILE once and goes on serving the connected ones.
     # When 25 of the 30 leave, the last one, still in the backlog, is accepted and served.
     local -a ECHO_SERVER_ARGS=() # the log on: it must name the failure once
-    echo_start_with_fd_limit 16
+    echo_start_with_fd_room 12
     run timeout "$(tmo 15)" python3 -c '
 import socket, sys, time
 addr = ("127.0.0.1", int(sys.argv[1]))
@@ -412,12 +419,19 @@ print(last.recv(100).decode(), end="")
 
 echo_test_out_of_descriptors_waits() {
     [ -z "$VALGRIND" ] || skip "valgrind needs descriptors of its own below the limit"
-    # 0, 1, 2 and the listening socket take all 4: no client can be accepted.
-    local -a ECHO_SERVER_ARGS=() # the log on: it must name the failure once
-    echo_start_with_fd_limit 4
+    # No room at all: what the server holds once it listens is all it may hold, so no
+    # client can be accepted. (-q: the connection log stays off; the failure is no
+    # connection event, and must be said anyway.) A server already blocked in accept()
+    # when the limit fell has its descriptor reserved by the kernel and accepts one more
+    # client: so a first client comes and goes, then a second one waits in the backlog.
+    echo_start_with_fd_room 0
     timeout "$(tmo 5)" python3 -c '
 import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))  # the kernel completes it
+address = ("127.0.0.1", int(sys.argv[1]))
+first = socket.create_connection(address)  # the kernel completes it, accepted or not
+time.sleep(0.3)
+first.close()
+second = socket.create_connection(address)
 time.sleep(1)  # ten tries of accept
 ' "$SERVER_PORT" 3>&-
     kill -0 "$SERVER_PID" # still running

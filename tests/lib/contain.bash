@@ -1,0 +1,127 @@
+# tests/lib/contain.bash - every process a test starts ends with the test, also when the
+# test fails or runs out of time. Loaded by test_helper.bash.
+#
+# A test starts servers, peers, pipelines and subshells; some of them start children of
+# their own. When bats' timeout ends a hung test it signals only the test's direct
+# children, and the grandchildren, reparented to init, would run on after the suite. So
+# each test runs in a cgroup of its own (cgroup v2, as root): every process forked during
+# the test lands in it, whoever its parent is by then, and teardown kills the whole group
+# at once (cgroup.kill). Where no writable cgroup v2 exists (not root, an old kernel),
+# teardown falls back to killing the descendants it can still find through their parents.
+#
+#   kit_contain   first thing in setup: move the test's own process into a new cgroup, and
+#                 start a watchdog for bats' timeout
+#   kit_release   in teardown: move it back out, kill everything left in the cgroup
+#
+# The watchdog: bats 1.8 ends a test that exceeds BATS_TEST_TIMEOUT by signalling the test
+# process, whose trap runs only once its foreground command returns, and by sending SIGTERM
+# to the test's children. A child that ignores SIGTERM (or waits on a grandchild that
+# does) would hold the test forever. So, 2 s after the timeout, the watchdog kills every
+# process of the test but the test's own; bats' trap then ends the test as timed out, and
+# teardown runs.
+# shellcheck shell=bash
+
+# Where cgroup v2 is mounted and writable by us, once per file (empty: not available).
+kit_cgroup_mount() {
+    local mnt
+    [ "$(id -u)" -eq 0 ] || return 0
+    mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts 2>/dev/null)
+    [ -n "$mnt" ] && mkdir -p "$mnt/kit-tests" 2>/dev/null && [ -w "$mnt/kit-tests" ] &&
+        printf '%s\n' "$mnt"
+}
+[ -n "${KIT_CGROUP_MNT+set}" ] || KIT_CGROUP_MNT=$(kit_cgroup_mount)
+
+kit_contain() {
+    local dir
+    KIT_TEST_CGROUP=
+    KIT_TEST_PID=$BASHPID
+    if [ -n "$KIT_CGROUP_MNT" ]; then
+        # The cgroup this process came from, to go back to: "0::/path" in /proc/PID/cgroup.
+        KIT_CGROUP_HOME=$(sed -n 's/^0:://p' "/proc/$BASHPID/cgroup")
+        # A test run from inside another test (the harness's own tests do that) nests its
+        # cgroup in the outer test's, so that ending the outer test ends the inner one too.
+        case $KIT_CGROUP_HOME in
+        /kit-tests/*) dir=$KIT_CGROUP_MNT$KIT_CGROUP_HOME/$BASHPID ;;
+        *) dir=$KIT_CGROUP_MNT/kit-tests/$BASHPID ;;
+        esac
+        mkdir "$dir" 2>/dev/null && kit_enter_cgroup "$dir"
+    fi
+    kit_start_watchdog
+}
+
+# kit_enter_cgroup DIR - move this process into the cgroup DIR (removed if that fails).
+kit_enter_cgroup() {
+    if echo "$BASHPID" >"$1/cgroup.procs" 2>/dev/null; then
+        KIT_TEST_CGROUP=$1
+    else
+        rmdir "$1" 2>/dev/null
+    fi
+}
+
+# kit_start_watchdog - see the header: kill the test's processes 2 s after bats' timeout.
+# Started twice removed, so that it is no child of the test (bats' timeout sends SIGTERM to
+# those), and deaf to SIGTERM; it stays in the test's cgroup, and teardown ends it.
+kit_start_watchdog() {
+    [ -n "${BATS_TEST_TIMEOUT:-}" ] || return 0
+    (
+        trap '' TERM
+        (
+            sleep $((BATS_TEST_TIMEOUT + 2))
+            kit_kill_test_processes "$BASHPID"
+        ) &
+    ) </dev/null >/dev/null 2>&1 3>&-
+}
+
+# kit_kill_test_processes [SPARE] - SIGKILL every process of the test except the test's
+# own process and SPARE.
+kit_kill_test_processes() {
+    local pid
+    if [ -n "$KIT_TEST_CGROUP" ]; then
+        while read -r pid; do
+            [ "$pid" = "$KIT_TEST_PID" ] || [ "$pid" = "${1:-}" ] || kill -KILL "$pid" 2>/dev/null
+        done <"$KIT_TEST_CGROUP/cgroup.procs"
+    else
+        kit_kill_descendants "$KIT_TEST_PID" "${1:-}"
+    fi
+}
+
+kit_release() {
+    local dir=${KIT_TEST_CGROUP:-} n=0 pid
+    if [ -z "$dir" ]; then
+        kit_kill_descendants "${KIT_TEST_PID:-$BASHPID}" ""
+        return 0
+    fi
+    echo "$BASHPID" >"$KIT_CGROUP_MNT${KIT_CGROUP_HOME%/}/cgroup.procs"
+    if [ -e "$dir/cgroup.kill" ]; then
+        echo 1 >"$dir/cgroup.kill"
+    else
+        while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
+    fi
+    # The killed processes leave the cgroup as they die; an empty cgroup can be removed,
+    # after the cgroups of inner tests, if any, deepest first.
+    until find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null; do
+        [ $((n += 1)) -le 100 ] || { echo "# processes outlived their test in $dir" >&3; return 1; }
+        sleep 0.02
+    done
+    KIT_TEST_CGROUP=
+}
+
+# kit_kill_descendants PID SPARE - SIGKILL every process whose parent chain leads to PID,
+# except SPARE and the caller (the
+# fallback without cgroups: a process already reparented to init escapes it). One awk
+# reads every /proc/PID/stat: field 4 is the parent, counted after the ")" that ends the
+# command name (which may itself hold spaces and parentheses).
+kit_kill_descendants() {
+    local pid
+    while read -r pid; do
+        kill -KILL "$pid" 2>/dev/null
+    done < <(awk -v root="$1" -v spare="$2" -v self="$BASHPID" '
+        FNR == 1 { line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+                   split(FILENAME, path, "/"); parent[path[3]] = f[2] }
+        END {
+            for (p in parent) {
+                for (q = parent[p]; q != "" && q > 1; q = parent[q])
+                    if (q == root) { if (p != self && p != spare) print p; break }
+            }
+        }' /proc/[0-9]*/stat 2>/dev/null)
+}
