@@ -18,6 +18,7 @@
 # Root and a working `ip netns` are needed for those tests; elsewhere they are skipped with
 # the reason. Every other test runs on loopback.
 
+# shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
 load test_helper
 
 PEERS=$KIT_ROOT/tests/peers
@@ -125,7 +126,7 @@ start_udp_peer() {
     local port=$1 n=0
     shift
     "$@" </dev/null 3>&- &
-    KIT_SERVER_PIDS+=($!)
+    KIT_SERVER_PIDS+=("$!")
     until ss -Huln "( sport = :$port )" | grep -q .; do
         [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || fail "$*: never bound port $port"
         sleep 0.02
@@ -291,7 +292,11 @@ EOF
     local port script=$BATS_TEST_TMPDIR/answer.sh
     port=$(free_udp_port)
     # socat's UDP server: each datagram to a process of its own, whose output is the reply.
-    printf '#!/bin/sh\nread -r tag || :\nprintf "%%s %%s" "$tag" "%s"\n' "Quoted by socat." >"$script"
+    cat >"$script" <<'EOF'
+#!/bin/sh
+read -r tag || :
+printf '%s Quoted by socat.' "$tag"
+EOF
     chmod +x "$script"
     start_udp_peer "$port" socat "UDP4-RECVFROM:$port,bind=127.0.0.1,fork" "EXEC:$script"
     run --separate-stderr timeout "$(tmo 5)" quote-client 127.0.0.1 "$port"
@@ -308,7 +313,7 @@ EOF
 
 @test "stage 2: the Java QuoteClient gets a quote; quote-client --no-tag reads the Java QuoteServer to its Goodbye" {
     need_java
-    local pid out=$BATS_TEST_TMPDIR/java.out status=0
+    local pid status=0
     start_quote_server -f "$QUOTES"
     run timeout "$(tmo 20)" "${JAVA[@]}" QuoteClient 127.0.0.1 "$Q_PORT"
     assert_success
@@ -316,12 +321,10 @@ EOF
     stop_server "$Q_PID"
     # The Java server answers whatever comes, untagged: only --no-tag takes its replies.
     printf 'one\ntwo\n' >"$BATS_TEST_TMPDIR/two"
-    "${JAVA[@]}" QuoteServer 0 "$BATS_TEST_TMPDIR/two" >"$out" 3>&- &
-    pid=$!
-    KIT_SERVER_PIDS+=("$pid")
-    wait_for_line "$out" '^listening on ' 20
+    start_bg java '^listening on ' "${JAVA[@]}" QuoteServer 0 "$BATS_TEST_TMPDIR/two"
+    pid=$BG_PID
     local port
-    port=$(sed -n 's/^listening on .*://p' "$out")
+    port=$(sed -n 's/^listening on .*://p' "$BATS_TEST_TMPDIR/java.out")
     run --separate-stderr timeout "$(tmo 5)" quote-client --timeout 100 --retries 0 127.0.0.1 "$port"
     assert_failure 1
     assert_equal "$stderr" "quote-client: no reply from 127.0.0.1 port $port after 1 tries"
@@ -624,13 +627,13 @@ echo-load: connection 2: no reply from 127.0.0.1 port $port: Connection refused"
 # ---- stage 8: multicast ---------------------------------------------------------------------------
 
 # start_bg NAME REGEX CMD... - CMD in the background, stdout in $BATS_TEST_TMPDIR/NAME.out and
-# stderr in NAME.err; waits (bounded) until a line of either matches REGEX; sets NAME_PID.
+# stderr in NAME.err; waits (bounded) until a line of either matches REGEX; sets BG_PID.
 start_bg() {
-    local name=$1 regex=$2 out=$BATS_TEST_TMPDIR/$1.out err=$BATS_TEST_TMPDIR/$1.err n=0
+    local regex=$2 out=$BATS_TEST_TMPDIR/$1.out err=$BATS_TEST_TMPDIR/$1.err n=0
     shift 2
     "$@" >"$out" 2>"$err" </dev/null 3>&- &
-    printf -v "${name}_PID" %s "$!"
-    KIT_SERVER_PIDS+=($!)
+    BG_PID=$!
+    KIT_SERVER_PIDS+=("$BG_PID")
     until grep -qE "$regex" "$out" "$err"; do
         [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || fail "$*: no line matching '$regex': $(cat "$out" "$err")"
         sleep 0.05
@@ -642,7 +645,9 @@ start_bg() {
     need_hosts
     local status=0 want
     start_bg a "^joined " "${ON_LO[@]}" quote-multicast-client -i lo --count 3 --timeout 5000 "$MPORT"
+    local pid_a=$BG_PID
     start_bg b "^joined " "${ON_LO[@]}" quote-multicast-client -i lo --count 3 --timeout 5000 "$MPORT"
+    local pid_b=$BG_PID
     run --separate-stderr timeout "$(tmo 5)" "${ON_LO[@]}" quote-multicast-server -i lo -f "$QUOTES" --interval 20 --count 3 "$MPORT"
     assert_success
     assert_output "sending to 239.255.0.1:$MPORT on lo every 20 ms"
@@ -652,9 +657,9 @@ sent quote 3 (11 bytes)"
     want='Quote of the Moment: first quote
 Quote of the Moment: second quote
 Quote of the Moment: third quote'
-    wait_exit "$a_PID" 5 || status=$?
+    wait_exit "$pid_a" 5 || status=$?
     assert_equal "$status" 0
-    wait_exit "$b_PID" 5 || status=$?
+    wait_exit "$pid_b" 5 || status=$?
     assert_equal "$status" 0
     run cat "$BATS_TEST_TMPDIR/a.out"
     assert_output "$want"
@@ -665,25 +670,35 @@ Quote of the Moment: third quote'
 left 239.255.0.1:$MPORT on lo"
 }
 
+# igmp_users HEX - how many sockets of the "lo" host are members of group HEX, as
+# /proc/net/igmp writes it (239.255.0.1 is 0100FFEF); nothing once none is.
+igmp_users() {
+    # shellcheck disable=SC2016 # $1 and $2 are awk's fields, not the shell's
+    "${ON_LO[@]}" awk -v g="$1" '$1 == g { print $2 }' /proc/net/igmp
+}
+
 @test "stage 8: a client that leaves the group stops receiving: the host's membership count drops" {
     need_hosts
     local status=0 group=0100FFEF # 239.255.0.1 as /proc/net/igmp writes it
     start_bg a "^joined " "${ON_LO[@]}" quote-multicast-client -i lo --count 1 --timeout 5000 "$MPORT"
+    local pid_a=$BG_PID
     start_bg b "^joined " "${ON_LO[@]}" quote-multicast-client -i lo --count 100000 "$MPORT"
-    run "${ON_LO[@]}" awk -v g="$group" '$1 == g { print $2 }' /proc/net/igmp
+    local pid_b=$BG_PID
+    run igmp_users "$group"
     assert_output 2
     start_bg m '^sending to ' "${ON_LO[@]}" quote-multicast-server -q -i lo -f "$QUOTES" --interval 20 "$MPORT"
+    local pid_m=$BG_PID
     # a has its quote and leaves; b is still a member, and stays one until SIGTERM.
-    wait_exit "$a_PID" 5 || status=$?
+    wait_exit "$pid_a" 5 || status=$?
     assert_equal "$status" 0
-    run "${ON_LO[@]}" awk -v g="$group" '$1 == g { print $2 }' /proc/net/igmp
+    run igmp_users "$group"
     assert_output 1
-    kill -TERM "$b_PID"
-    wait_exit "$b_PID" 5 || status=$?
+    kill -TERM "$pid_b"
+    wait_exit "$pid_b" 5 || status=$?
     assert_equal "$status" 0
-    run "${ON_LO[@]}" awk -v g="$group" '$1 == g { print $2 }' /proc/net/igmp
+    run igmp_users "$group"
     assert_output ''
-    stop_server "$m_PID"
+    stop_server "$pid_m"
     run cat "$BATS_TEST_TMPDIR/a.out"
     assert_output 'Quote of the Moment: first quote'
     run head -n 1 "$BATS_TEST_TMPDIR/b.out"
@@ -696,9 +711,10 @@ left 239.255.0.1:$MPORT on lo"
     for group in 239.255.0.1 ff12::4446; do
         status=0
         start_bg c "^joined " "${ON_CLI[@]}" quote-multicast-client -g "$group" -i veth0 --count 2 --timeout 5000 "$MPORT"
+        local pid_c=$BG_PID
         run timeout "$(tmo 5)" "${ON_SRV[@]}" quote-multicast-server -q -g "$group" -i veth0 -f "$QUOTES" --interval 20 --count 2 "$MPORT"
         assert_success
-        wait_exit "$c_PID" 5 || status=$?
+        wait_exit "$pid_c" 5 || status=$?
         assert_equal "$status" 0
         run cat "$BATS_TEST_TMPDIR/c.out"
         assert_output 'Quote of the Moment: first quote
@@ -733,12 +749,14 @@ quote-multicast-client: no quote from 239.255.0.1:$MPORT in 100 ms"
     need_hosts
     local status=0
     start_bg a "^joined " "${ON_LO[@]}" quote-multicast-client -i lo "$MPORT"
-    kill -TERM "$a_PID"
-    wait_exit "$a_PID" 5 || status=$?
+    local pid_a=$BG_PID
+    kill -TERM "$pid_a"
+    wait_exit "$pid_a" 5 || status=$?
     assert_equal "$status" 0
     run cat "$BATS_TEST_TMPDIR/a.err"
     assert_output "joined 239.255.0.1:$MPORT on lo
 left 239.255.0.1:$MPORT on lo"
     start_bg m '^sent quote 1 ' "${ON_LO[@]}" quote-multicast-server -i lo "$MPORT"
-    stop_server "$m_PID"
+    local pid_m=$BG_PID
+    stop_server "$pid_m"
 }
