@@ -173,10 +173,10 @@ elapsed_ms() {
         quote-multicast-server) usage=$MSERVER_USAGE ;;
         quote-multicast-client) usage=$MCLIENT_USAGE ;;
         esac
-        run "$prog" -h
+        run timeout "$(tmo 5)" "$prog" -h
         assert_success
         assert_line --index 0 "$usage"
-        run "$prog" --help
+        run timeout "$(tmo 5)" "$prog" --help
         assert_success
         assert_line --index 0 "$usage"
     done
@@ -219,17 +219,17 @@ EOF
 
 @test "stage 1: run-time failures are one line and exit 1: a quote file, a port in use, a name" {
     hint "a run-time failure is one line, PROG: what failed: reason, and exit 1" "What can go wrong"
-    run --separate-stderr quote-server -f "$BATS_TEST_TMPDIR/none" 0
+    run --separate-stderr timeout "$(tmo 5)" quote-server -f "$BATS_TEST_TMPDIR/none" 0
     assert_failure 1
     assert_equal "$stderr" "quote-server: cannot read $BATS_TEST_TMPDIR/none: No such file or directory"
     : >"$BATS_TEST_TMPDIR/empty"
-    run --separate-stderr quote-server -f "$BATS_TEST_TMPDIR/empty" 0
+    run --separate-stderr timeout "$(tmo 5)" quote-server -f "$BATS_TEST_TMPDIR/empty" 0
     assert_failure 1
     assert_equal "$stderr" "quote-server: $BATS_TEST_TMPDIR/empty holds no quotes"
     # UDP has no TIME_WAIT, so quote-server sets no SO_REUSEADDR: a second server on the same
     # port fails instead of quietly sharing the first one's requests.
     start_quote_server -f "$QUOTES"
-    run --separate-stderr quote-server "$Q_PORT"
+    run --separate-stderr timeout "$(tmo 5)" quote-server "$Q_PORT"
     assert_failure 1
     assert_equal "$stderr" "quote-server: cannot bind to 127.0.0.1 port $Q_PORT: Address already in use"
     assert_output ''
