@@ -30,7 +30,11 @@ int group_parse(struct group *g, const char *group, const char *port, const char
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
     hints.ai_flags = AI_NUMERICHOST; /* a group is an address, never a name to look up */
-    if (getaddrinfo(group, port, &hints, &ai) != 0 || !is_multicast(ai->ai_addr)) {
+    if (getaddrinfo(group, port, &hints, &ai) != 0)
+        ai = NULL;
+    if (ai == NULL || !is_multicast(ai->ai_addr)) {
+        if (ai != NULL)
+            freeaddrinfo(ai);
         snprintf(err, errlen, "%s is not a multicast address (224.0.0.0/4 or ff00::/8)", group);
         return -1;
     }
