@@ -557,12 +557,15 @@ quote-client: ignored a reply that is not for \"$tag-2\": \"$tag-1 first quote\"
 
 @test "stage 6: -b 0.0.0.0 answers from the address each request came to (127.0.0.2 here)" {
     hint "a wildcard-bound server must reply from the address the client wrote to (IP_PKTINFO), or a connected client drops the reply" "One socket, every client"
-    start_quote_server -b 0.0.0.0 -f "$QUOTES"
-    assert_equal "$SERVER_ENDPOINT" "0.0.0.0:$Q_PORT"
-    run timeout "$(tmo 5)" quote-client --timeout 200 --retries 0 127.0.0.2 "$Q_PORT"
-    assert_success
-    assert_output 'Quote of the Moment: first quote'
-    stop_server "$Q_PID"
+    local batch
+    for batch in '' --batch; do
+        start_quote_server -b 0.0.0.0 -f "$QUOTES" ${batch:+"$batch"}
+        assert_equal "$SERVER_ENDPOINT" "0.0.0.0:$Q_PORT"
+        run timeout "$(tmo 5)" quote-client --timeout "$((200 * KIT_SLOW))" --retries 0 127.0.0.2 "$Q_PORT"
+        assert_success
+        assert_output 'Quote of the Moment: first quote'
+        stop_server "$Q_PID"
+    done
 }
 
 @test "stage 6: -b :: is dual-stack: clients over IPv6 and IPv4 alike" {
