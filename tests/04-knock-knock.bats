@@ -4,20 +4,16 @@
 
 load test_helper
 load lib/kk_tests
+load lib/java_peers
 
 # shellcheck disable=SC2034 # read by lib/kk_tests.bash and lib/echo_server_tests.bash
 KK_SERVER=kk-server
 # shellcheck disable=SC2034
 KK_SERVER_ARGS=(-q)
 
-JAVA_DIR=$KIT_ROOT/lessons/04-knock-knock/java
-
 setup_file() {
-    # The Java originals, compiled once for the interoperability tests (when javac exists).
-    if command -v javac >/dev/null 2>&1; then
-        mkdir -p "$BATS_FILE_TMPDIR/classes"
-        javac -d "$BATS_FILE_TMPDIR/classes" "$JAVA_DIR"/*.java
-    fi
+    # The kit's Java Knock Knock peers (tests/peers/java), compiled once for the file.
+    java_peers_build KnockPeerServer KnockPeerClient
 }
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -54,15 +50,35 @@ c.close()
     done
 }
 
-# java_listening PORT - wait (bounded) until something listens on PORT, without connecting
-# (the Java server accepts exactly one connection: a probe would use it up).
-java_listening() {
-    local n=0
-    until ss -Hltn "sport = :$1" | grep -q LISTEN; do
-        [ $((n += 1)) -le $((200 * KIT_SLOW)) ] || return 1
-        sleep 0.05
-    done
-}
+# A Knock Knock server that misbehaves (python3 -c "$ODD_SERVER_PY" MODE 0): it prints
+# "listening on ADDR:PORT", serves one client at a time and exits 0 on SIGTERM. MODE:
+#   silent       accepts, then says nothing, reads nothing and never closes
+#   greet        says "Knock! Knock!", then nothing: reads nothing, never closes
+#   out-of-turn  says "Knock! Knock!", 0.3 s later "Hurry up!" unasked; answers the first
+#                line with "Bye.", then reads until the client closes
+ODD_SERVER_PY=$(
+    cat <<'PY'
+import signal, socket, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+mode = sys.argv[1]
+ls = socket.create_server(("127.0.0.1", int(sys.argv[2])))
+print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
+held = []
+while True:
+    conn, _ = ls.accept()
+    held.append(conn)
+    if mode == "greet":
+        conn.sendall(b"Knock! Knock!\n")
+    elif mode == "out-of-turn":
+        conn.sendall(b"Knock! Knock!\n")
+        time.sleep(0.3)
+        conn.sendall(b"Hurry up!\n")
+        conn.makefile("rb").readline()
+        conn.sendall(b"Bye.\n")
+        while conn.recv(4096):
+            pass
+PY
+)
 
 # ---- kk-protocol: the state machine without a socket --------------------------------
 
@@ -176,6 +192,44 @@ closed 127\.0\.0\.1:[0-9]+$'
     stop_server
 }
 
+@test "kk-server: a 5000-byte line: the log says why, then closed" {
+    # shellcheck disable=SC2034 # read by kk_start (lib/kk_tests.bash)
+    local -a KK_SERVER_ARGS=() # the log on, as the README shows it
+    kk_start
+    run kk_peer open a expect a "$KK_KNOCK" send a "$(printf 'x%.0s' $(seq 1 5000))\\n" closed a
+    assert_success
+    kk_assert_served # its "closed" line comes after the first client's
+    run cat "$SERVER_ERR"
+    assert_line --index 0 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+    local addr=${lines[0]#connection from }
+    assert_equal "${lines[1]}" "kk-server: $addr: line longer than 4096 bytes, connection closed"
+    assert_equal "${lines[2]}" "closed $addr"
+    stop_server
+}
+
+@test "kk-server: an accept() error that concerns one client is logged, and the server goes on" {
+    local tracee status=0
+    strace -o /dev/null true 2>/dev/null || skip "strace is missing or cannot trace here"
+    # strace makes the third accept fail with EPROTO (that client's network failed) instead of
+    # calling it, so that client still waits in the backlog: the next accept takes it. Both
+    # calls are named: a server may accept with accept() or with accept4(). LeakSanitizer
+    # cannot run under a tracer: leaks are the other tests' business.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_server strace -f -o /dev/null \
+        -e trace=accept,accept4 -e inject=accept,accept4:error=EPROTO:when=3 \
+        kk-server -q 0
+    kk_assert_served
+    kk_assert_served
+    kk_assert_served # the third: its first accept failed
+    kk_assert_served
+    run cat "$SERVER_ERR"
+    assert_output "kk-server: accept: Protocol error: skipping that connection"
+    # strace holds off SIGTERM itself: stop the server it runs, then strace ends with its status.
+    tracee=$(pgrep -P "$SERVER_PID")
+    kill -TERM "$tracee"
+    wait_exit "$SERVER_PID" 5 || status=$?
+    assert_equal "$status" 0
+}
+
 @test "kk-server: -b ::1 serves kk-client over IPv6" {
     has_ipv6_loopback || skip "no IPv6 loopback (::1) here"
     start_server kk-server -q -b ::1 0
@@ -216,16 +270,78 @@ EOF
     assert_output "Server: Knock! Knock!
 Client: Who's there?
 Server: Turnip
-kk-client: input ended before the server said Bye."
+kk-client: input ended before 127.0.0.1 port $SERVER_PORT said Bye."
     stop_server
 }
 
 @test "kk-client: empty stdin: the greeting, then the error" {
     kk_start
+    # Empty stdin ends at once, before or after the greeting arrives: either way kk-client
+    # half-closes, and the server greets, reads the end and hangs up.
     run timeout "$(tmo 5)" kk-client 127.0.0.1 "$SERVER_PORT" </dev/null
     assert_failure 1
-    assert_output $'Server: Knock! Knock!\nkk-client: input ended before the server said Bye.'
+    assert_output "Server: Knock! Knock!
+kk-client: input ended before 127.0.0.1 port $SERVER_PORT said Bye."
     kk_assert_served
+    stop_server
+}
+
+@test "kk-client: against echo-server, which never greets, empty stdin ends it at once" {
+    start_server echo-server -q 0
+    run timeout "$(tmo 5)" kk-client 127.0.0.1 "$SERVER_PORT" </dev/null
+    assert_failure 1 # not 124: timeout did not have to end it
+    assert_output "kk-client: input ended before 127.0.0.1 port $SERVER_PORT said anything"
+    stop_server
+}
+
+# silent_server_clients - two kk-clients with --timeout 1 against $SERVER_PORT at once (so
+# the test waits one second, not two): stdin "open" (silent for 10 s) and stdin STDIN
+# ("typed": the 18 lines, or "closed": empty). Each must end by itself: exit 1 and the one
+# line of a missing greeting.
+silent_server_clients() {
+    local open other status_open=0 status_other=0
+    timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(sleep 10 3>&-) \
+        >"$BATS_TEST_TMPDIR/open.out" 2>&1 3>&- &
+    open=$!
+    if [ "$1" = typed ]; then
+        kk_transcript_input >"$BATS_TEST_TMPDIR/stdin"
+    else
+        : >"$BATS_TEST_TMPDIR/stdin"
+    fi
+    timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" <"$BATS_TEST_TMPDIR/stdin" \
+        >"$BATS_TEST_TMPDIR/other.out" 2>&1 3>&- &
+    other=$!
+    wait "$open" || status_open=$?
+    wait "$other" || status_other=$?
+    assert_equal "stdin open: exit $status_open" "stdin open: exit 1" # not 124: timeout's
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/open.out")" \
+        "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+    assert_equal "stdin $1: exit $status_other" "stdin $1: exit 1"
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/other.out")" \
+        "kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no greeting within 1 s"
+}
+
+@test "kk-client: against echo-server, which never greets, stdin open or typed ahead: --timeout ends it" {
+    start_server echo-server -q 0
+    # lines typed ahead wait for the greeting: nothing is sent before it
+    silent_server_clients typed
+    stop_server
+}
+
+@test "kk-client: against a listener that accepts and stays silent, --timeout ends it" {
+    start_server python3 -c "$ODD_SERVER_PY" silent 0
+    # stdin closed: kk-client half-closes, but this listener neither speaks nor closes
+    silent_server_clients closed
+    stop_server
+}
+
+@test "kk-client: --timeout ends the wait for a reply that never comes" {
+    start_server python3 -c "$ODD_SERVER_PY" greet 0
+    run timeout "$(tmo 5)" kk-client --timeout 1 127.0.0.1 "$SERVER_PORT" < <(kk_transcript_input)
+    assert_failure 1
+    assert_output "Server: Knock! Knock!
+Client: Who's there?
+kk-client: cannot read from 127.0.0.1 port $SERVER_PORT: no reply within 1 s"
     stop_server
 }
 
@@ -234,14 +350,40 @@ kk-client: input ended before the server said Bye."
     # stdin stays open and silent for 10 s: a client that only watched stdin would wait it out.
     run timeout "$(tmo 5)" kk-client 127.0.0.1 "$FAKE_PORT" < <(sleep 10 3>&-)
     assert_failure 1 # not 124: timeout did not have to end it
-    assert_output $'Server: Knock! Knock!\nkk-client: server closed the connection'
+    assert_output "Server: Knock! Knock!
+kk-client: cannot read from 127.0.0.1 port $FAKE_PORT: server closed the connection"
+}
+
+@test "kk-client: a server speaking out of turn is heard after your next line, without spinning" {
+    local out=$BATS_TEST_TMPDIR/out pid client ticks
+    start_server python3 -c "$ODD_SERVER_PY" out-of-turn 0
+    # Your lines come 1.5 s after the greeting; "Hurry up!" arrives meanwhile. A client that
+    # kept watching the socket would be woken again and again, and spend that time on a CPU.
+    timeout "$(tmo 10)" kk-client 127.0.0.1 "$SERVER_PORT" \
+        < <(sleep 1.5 3>&-; printf "Who's there?\nx\n") >"$out" 2>&1 3>&- &
+    pid=$!
+    sleep 1
+    client=$(pgrep -n -P "$pid") # timeout's child
+    # its user + system time so far, in clock ticks (1/100 s)
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$client/stat")
+    wait_exit "$pid" 5
+    run cat "$out"
+    assert_output "Server: Knock! Knock!
+Client: Who's there?
+Server: Hurry up!
+Client: x
+Server: Bye."
+    [ -n "$VALGRIND" ] || assert [ "$ticks" -lt 20 ] # valgrind alone costs more than that
+    stop_server
 }
 
 @test "kk-client: a server closing before Bye. is an error" {
     fake_server 1
     run timeout "$(tmo 5)" kk-client 127.0.0.1 "$FAKE_PORT" < <(kk_transcript_input)
     assert_failure 1
-    assert_output $'Server: Knock! Knock!\nClient: Who\'s there?\nkk-client: server closed the connection'
+    assert_output "Server: Knock! Knock!
+Client: Who's there?
+kk-client: cannot read from 127.0.0.1 port $FAKE_PORT: server closed the connection"
     wait_exit "$FAKE_PID" 5
 }
 
@@ -262,37 +404,38 @@ kk-client: input ended before the server said Bye."
 @test "kk-client: -h prints usage naming kk-client, bad usage exits 2" {
     run kk-client -h
     assert_success
-    assert_output 'usage: kk-client HOST PORT'
-    assert_usage_errors kk-client 'usage: kk-client HOST PORT' <<'EOF'
+    assert_output 'usage: kk-client [--timeout SECS] HOST PORT'
+    assert_usage_errors kk-client 'usage: kk-client [--timeout SECS] HOST PORT' <<'EOF'
 -	missing HOST and PORT
 localhost	missing PORT
 localhost 0	port must be a number from 1 to 65535: 0
 localhost 65536	port must be a number from 1 to 65535: 65536
 localhost 1 2	unexpected argument: 2
+--timeout 0 localhost 7	--timeout must be at least 1: 0
+--timeout x localhost 7	--timeout must be a number from 1 to 86400: x
+--timeout	option --timeout needs a value
+--bogus localhost 7	unknown option: --bogus
 EOF
 }
 
-# ---- against the Java originals ---------------------------------------------------------------
+# ---- against the kit's Java peers (tests/peers/java: Java's socket classes) -------------------
 
-@test "kk-client against the Java KnockKnockServer: the same 37 lines" {
-    command -v javac >/dev/null 2>&1 || skip "javac not installed (apt-get install default-jdk-headless)"
-    local port pid
+@test "kk-client against a Java Knock Knock server (KnockPeerServer): the same 37 lines" {
+    local port
+    need_java_peers
     port=$(free_port)
-    timeout "$(tmo 20)" java -cp "$BATS_FILE_TMPDIR/classes" KnockKnockServer "$port" \
-        >"$BATS_TEST_TMPDIR/java.out" 2>&1 3>&- &
-    pid=$!
-    java_listening "$port"
+    java_peer_server 20 KnockPeerServer "$port"
     run timeout "$(tmo 10)" kk-client 127.0.0.1 "$port" < <(kk_transcript_input)
     assert_success
     assert_output "$(kk_transcript_output)"
-    wait_exit "$pid" 10
+    wait_exit "$JAVA_PEER_PID" 10 # it serves one client, then exits 0
 }
 
-@test "the Java KnockKnockClient against kk-server: the same 37 lines" {
-    command -v javac >/dev/null 2>&1 || skip "javac not installed (apt-get install default-jdk-headless)"
+@test "a Java Knock Knock client (KnockPeerClient) against kk-server: the same 37 lines" {
+    need_java_peers
     start_server kk-server -q --once 0
-    run timeout "$(tmo 20)" java -cp "$BATS_FILE_TMPDIR/classes" KnockKnockClient 127.0.0.1 \
-        "$SERVER_PORT" < <(kk_transcript_input)
+    run timeout "$(tmo 20)" "${JAVA_PEER[@]}" KnockPeerClient 127.0.0.1 "$SERVER_PORT" \
+        < <(kk_transcript_input)
     assert_success
     assert_output "$(kk_transcript_output)"
     wait_exit "$SERVER_PID" 5 # in this shell: a subshell (run) cannot wait for our children

@@ -453,8 +453,10 @@ kk_test_reset_mid_joke() {
 kk_test_bye_survives_unread_input() {
     kk_start
     # The server stops reading after "Bye.", so the 3,000 "z" lines are never read. A
-    # plain close() with them unread sends a reset, which destroys the replies the client
-    # has not yet taken in: the server must half-close, drop the rest and close after it.
+    # plain close() with them unread sends a reset instead of a FIN: it throws away the
+    # replies still queued in the server (Nagle holds the last ones until an ACK), and the
+    # client's next recv fails with ECONNRESET. The server must half-close, drop the rest
+    # and close after it.
     run timeout "$(tmo 15)" python3 -c '
 import socket, sys, threading, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
