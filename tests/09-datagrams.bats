@@ -20,6 +20,7 @@
 
 # shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
 load test_helper
+load lib/java_peers
 
 PEERS=$KIT_ROOT/tests/peers
 
@@ -81,13 +82,8 @@ setup_file() {
     elif ! why=$(hosts_up "$NET"); then
         HOSTS_SKIP="ip netns does not work here: ${why//$'\n'/ }"
     fi
-    # The kit's Java peers, compiled once for the file when a JDK is here.
-    export JAVA_CLASSES=$BATS_FILE_TMPDIR/java
-    if command -v javac >/dev/null && command -v java >/dev/null; then
-        mkdir -p "$JAVA_CLASSES"
-        javac -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -d "$JAVA_CLASSES" \
-            "$KIT_ROOT"/tests/peers/java/Quote*.java
-    fi
+    # The kit's Java quote peers (tests/peers/java), compiled once for the file.
+    java_peers_build QuotePeerClient QuotePeerServer
     printf 'first quote\nsecond quote\nthird quote\n' >"$BATS_FILE_TMPDIR/quotes"
     export QUOTES=$BATS_FILE_TMPDIR/quotes
 }
@@ -105,13 +101,6 @@ need_hosts() {
     ON_CLI=(ip netns exec "$ON_CLI_NS")
 }
 
-# need_java - skip without the compiled peers; then "${JAVA[@]}" CLASS ARGS... runs one, started
-# as cheaply as the JVM allows (the C1 compiler only, the serial collector).
-need_java() {
-    [ -f "$JAVA_CLASSES/QuoteClient.class" ] || skip "no JDK (javac) on this machine"
-    JAVA=(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$JAVA_CLASSES")
-}
-
 # ---- helpers -----------------------------------------------------------------------------
 
 # free_udp_port - a UDP port nothing is bound to right now.
@@ -119,14 +108,15 @@ free_udp_port() {
     python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_udp_peer PORT CMD... - a peer that binds a fixed UDP PORT and prints nothing (socat),
-# in the background; waits (bounded) until the port is bound, so that no datagram is sent
-# before and refused.
+# start_udp_peer PORT CMD... - a peer that binds a fixed UDP PORT and prints nothing (socat,
+# the Java peers), in the background; waits (bounded) until the port is bound, so that no
+# datagram is sent before and refused. Sets UDP_PEER_PID.
 start_udp_peer() {
     local port=$1 n=0
     shift
     "$@" </dev/null 3>&- &
-    KIT_SERVER_PIDS+=("$!")
+    UDP_PEER_PID=$!
+    KIT_SERVER_PIDS+=("$UDP_PEER_PID")
     until ss -Huln "( sport = :$port )" | grep -q .; do
         [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || fail "$*: never bound port $port"
         sleep 0.02
@@ -311,20 +301,19 @@ EOF
     assert_equal "${stderr##*$'\n'}" "quote-client: no reply from 127.0.0.1 port $port after 2 tries"
 }
 
-@test "stage 2: the Java QuoteClient gets a quote; quote-client --no-tag reads the Java QuoteServer to its Goodbye" {
-    need_java
-    local pid status=0
+@test "stage 2: the Java QuotePeerClient gets a quote; quote-client --no-tag reads the Java QuotePeerServer to its Goodbye" {
+    need_java_peers
+    local port pid status=0
     start_quote_server -f "$QUOTES"
-    run timeout "$(tmo 20)" "${JAVA[@]}" QuoteClient 127.0.0.1 "$Q_PORT"
+    run timeout "$(tmo 20)" "${JAVA_PEER[@]}" QuotePeerClient 127.0.0.1 "$Q_PORT"
     assert_success
     assert_output 'Quote of the Moment: first quote'
     stop_server "$Q_PID"
     # The Java server answers whatever comes, untagged: only --no-tag takes its replies.
     printf 'one\ntwo\n' >"$BATS_TEST_TMPDIR/two"
-    start_bg java '^listening on ' "${JAVA[@]}" QuoteServer 0 "$BATS_TEST_TMPDIR/two"
-    pid=$BG_PID
-    local port
-    port=$(sed -n 's/^listening on .*://p' "$BATS_TEST_TMPDIR/java.out")
+    port=$(free_udp_port)
+    start_udp_peer "$port" timeout "$(tmo 20)" "${JAVA_PEER[@]}" QuotePeerServer "$port" "$BATS_TEST_TMPDIR/two"
+    pid=$UDP_PEER_PID
     run --separate-stderr timeout "$(tmo 5)" quote-client --timeout 100 --retries 0 127.0.0.1 "$port"
     assert_failure 1
     assert_equal "$stderr" "quote-client: no reply from 127.0.0.1 port $port after 1 tries"
@@ -400,13 +389,13 @@ EOF
     stop_server "$Q_PID"
 }
 
-@test "stage 3: the Java QuoteClient's 256-byte packet silently cuts a longer quote" {
-    need_java
+@test "stage 3: the Java QuotePeerClient's 256-byte packet silently cuts a longer quote" {
+    need_java_peers
     local long
     long=$(printf 'q%.0s' {1..300})
     printf '%s\n' "$long" >"$BATS_TEST_TMPDIR/long"
     start_quote_server -f "$BATS_TEST_TMPDIR/long"
-    run timeout "$(tmo 20)" "${JAVA[@]}" QuoteClient 127.0.0.1 "$Q_PORT"
+    run timeout "$(tmo 20)" "${JAVA_PEER[@]}" QuotePeerClient 127.0.0.1 "$Q_PORT"
     assert_success
     assert_output "Quote of the Moment: ${long:0:256}"
     # quote-client reads into 64 KiB, more than any datagram: it gets all 300 bytes.

@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-server_calls=socket,setsockopt,bind,ppoll,recvmsg,sendmsg,close
+server_calls=socket,setsockopt,bind,poll,recvmsg,sendmsg,close
 client_calls=socket,connect,sendto,poll,recvmsg,close
 strace -o "$work/server" -e trace="$server_calls" ./quote-server -q 0 >"$work/out" 2>/dev/null &
 pid=$!

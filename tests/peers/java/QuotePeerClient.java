@@ -1,8 +1,9 @@
-// QuoteClient.java - the kit's own Java peer, written to behave as the tutorial's QuoteClient
-// does ("All About Datagrams"): one DatagramSocket, a request of 256 zero bytes, a reply read
-// into a 256-byte DatagramPacket and printed as "Quote of the Moment: ...".
+// QuotePeerClient.java - one of the kit's Java peers (not the tutorial's code): it behaves as
+// the tutorial's QuoteClient does ("All About Datagrams"): one DatagramSocket, a request of
+// 256 zero bytes, a reply read into a 256-byte DatagramPacket and printed as
+// "Quote of the Moment: ...".
 //
-// usage: java QuoteClient HOST PORT
+// usage: java QuotePeerClient HOST PORT
 //
 // Like the tutorial's, it reads the reply into 256 bytes: a longer datagram is cut to 256
 // bytes without a word (DatagramPacket.getLength() says 256). Unlike the tutorial's, it
@@ -15,13 +16,13 @@ import java.net.InetAddress;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 
-public class QuoteClient {
+public class QuotePeerClient {
     private static final int BUFFER_SIZE = 256;
     private static final int TIMEOUT_MS = 5000;
 
     public static void main(String[] args) throws IOException {
         if (args.length != 2) {
-            System.err.println("usage: java QuoteClient HOST PORT");
+            System.err.println("usage: java QuotePeerClient HOST PORT");
             System.exit(2);
         }
         InetAddress server = InetAddress.getByName(args[0]);
@@ -37,7 +38,7 @@ public class QuoteClient {
             String quote = new String(reply.getData(), 0, reply.getLength(), StandardCharsets.UTF_8);
             System.out.println("Quote of the Moment: " + quote);
         } catch (SocketTimeoutException e) {
-            System.err.println("QuoteClient: no reply in " + TIMEOUT_MS + " ms");
+            System.err.println("QuotePeerClient: no reply in " + TIMEOUT_MS + " ms");
             System.exit(1);
         }
     }

@@ -1,13 +1,15 @@
-// QuoteServer.java - the kit's own Java peer, written to behave as the tutorial's QuoteServer
-// does ("All About Datagrams"): a DatagramSocket that answers each datagram, whatever it
-// holds, with one DatagramPacket, the next line of a file, sent back to the request's address
-// and port. When the file runs out it answers "No more quotes. Goodbye." and ends; with no
-// file it answers the date, for ever, as the tutorial's does when one-liners.txt is missing.
+// QuotePeerServer.java - one of the kit's Java peers (not the tutorial's code): it behaves as
+// the tutorial's QuoteServer does ("All About Datagrams"): a DatagramSocket that answers
+// each datagram, whatever it holds, with one DatagramPacket, the next line of a file, sent
+// back to the request's address and port. When the file runs out it answers "No more
+// quotes. Goodbye." and ends; with no file it answers the date, for ever, as the tutorial's
+// does when its one-liners.txt is missing.
 //
-// usage: java QuoteServer PORT [FILE]
+// usage: java QuotePeerServer PORT [FILE]
 //
-// For the tests it binds 127.0.0.1 (PORT 0: a free port) and prints the kit's line
-// "listening on 127.0.0.1:PORT"; the tutorial's binds port 4445 on every address.
+// It binds the loopback address only (a test peer has no business on the network), and
+// prints nothing when it is ready, as the tutorial's server: a test waits for the bound
+// UDP port with ss.
 
 import java.io.BufferedReader;
 import java.io.FileReader;
@@ -19,21 +21,20 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 
-public class QuoteServer {
+public class QuotePeerServer {
     private static final int BUFFER_SIZE = 256;
 
     public static void main(String[] args) throws IOException {
         if (args.length < 1 || args.length > 2) {
-            System.err.println("usage: java QuoteServer PORT [FILE]");
+            System.err.println("usage: java QuotePeerServer PORT [FILE]");
             System.exit(2);
         }
         InetSocketAddress where =
-            new InetSocketAddress(InetAddress.getByName("127.0.0.1"), Integer.parseInt(args[0]));
-        BufferedReader quotes =
-            args.length == 2 ? new BufferedReader(new FileReader(args[1], StandardCharsets.UTF_8))
-                             : null;
-        try (DatagramSocket socket = new DatagramSocket(where)) {
-            System.out.println("listening on 127.0.0.1:" + socket.getLocalPort());
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(args[0]));
+        try (DatagramSocket socket = new DatagramSocket(where);
+             BufferedReader quotes = args.length == 2
+                 ? new BufferedReader(new FileReader(args[1], StandardCharsets.UTF_8))
+                 : null) {
             boolean more = true;
             while (more) {
                 byte[] buffer = new byte[BUFFER_SIZE];
@@ -54,9 +55,6 @@ public class QuoteServer {
                 socket.send(new DatagramPacket(reply, reply.length, request.getAddress(),
                                                request.getPort()));
             }
-        } finally {
-            if (quotes != null)
-                quotes.close();
         }
     }
 }
