@@ -52,7 +52,7 @@ session() {
     AT_LIMIT=$BATS_TEST_TMPDIR/at-limit
     RAN="echo-client $*"
     STATUS=0
-    rm -f "$AT_LIMIT"
+    rm -f "$AT_LIMIT" "$AT_LIMIT.rss"
     # A subshell runs the client and tells its PID, then its exit status; read -t waits for
     # that at most SECS. Only the client is ever signalled: a bash subshell of the test that
     # gets a signal early enough would run the test's own EXIT trap.
@@ -70,6 +70,7 @@ session() {
             # A socket that ss no longer lists: its connection has ended both ways.
             find "/proc/$pid/fd" -lname 'socket:*' -printf 'ENDED %l\n' 2>/dev/null || true
         } >"$AT_LIMIT"
+        sed -n 's/^VmRSS: *//p' "/proc/$pid/status" >"$AT_LIMIT.rss" 2>/dev/null || true
         kill -KILL "$pid" 2>/dev/null || true
         read -r -u "$fd" _ || true
         STATUS=124
@@ -77,21 +78,21 @@ session() {
     exec {fd}<&-
 }
 
-# why_waiting - for a client the time limit ended: what its connection's state (ss) says
-# it was waiting for.
+# why_waiting - for a client the time limit ended after its input had ended: what its
+# connection's state (ss) says it was waiting for.
 why_waiting() {
     local state
     state=$(awk '{ print $1 }' "$AT_LIMIT" 2>/dev/null | head -n 1)
     case $state in
-    ESTAB) echo "Its connection was still open both ways: it had not told the server that the" \
-        "input had ended (shutdown(fd, SHUT_WR) sends that, a FIN), and went on waiting for it." ;;
-    FIN-WAIT-2) echo "It had half-closed its connection and was waiting for the server to close." ;;
-    CLOSE-WAIT) echo "The server had closed the connection (its FIN had come: read() returns 0)," \
-        "and the client went on reading as if more could come." ;;
-    ENDED) echo "Its connection had ended both ways (its FIN sent, the server's FIN come): read()" \
-        "returns 0, and will forever; yet the client went on reading as if more could come." ;;
+    ESTAB) printf '%s\n' "Its connection was still open both ways (ss: ESTAB): it had not told the server" \
+        "that the input had ended (shutdown(fd, SHUT_WR) sends that, a FIN), and waited for it." ;;
+    FIN-WAIT-2) echo "It had half-closed its connection and was waiting for the server to close (ss: FIN-WAIT-2)." ;;
+    CLOSE-WAIT) printf '%s\n' "The server had closed the connection (ss: CLOSE-WAIT; its FIN had come: read()" \
+        "returns 0), and the client went on reading as if more could come." ;;
+    ENDED) printf '%s\n' "Its connection had ended both ways (its FIN sent, the server's come): read() returns" \
+        "0, and will forever; yet the client went on reading as if more could come." ;;
     "") echo "It had no TCP connection open any more." ;;
-    *) echo "Its connection was in state $state." ;;
+    *) echo "Its connection was in state $state (ss)." ;;
     esac
 }
 
@@ -113,10 +114,11 @@ status_meaning() {
     esac
 }
 
-# show_run - what ran: the command, its input, its exit status, its stderr (5 lines).
+# show_run [--no-stdin] - what ran: the command, its input, its exit status, its stderr
+# (5 lines).
 show_run() {
     echo "ran: $RAN"
-    [ -z "${IN:-}" ] || echo "stdin: $(show_bytes "$IN" 100)"
+    [ -z "${IN:-}" ] || [ "${1:-}" = --no-stdin ] || echo "stdin: $(show_bytes "$IN" 100)"
     echo "exit status: $STATUS$(status_meaning "$STATUS")"
     if [ -s "$ERR" ]; then
         echo "stderr:"
@@ -140,7 +142,7 @@ expect_status() {
     shift
     [ "$STATUS" -ne "$want" ] || return 0
     if [ "$STATUS" -eq 124 ]; then
-        why "echo-client did not end by itself: the test stopped it." "$(why_waiting)" "$@"
+        why "echo-client did not end by itself: the test stopped it." "$@"
     else
         why "expected exit status $want, got $STATUS." "$@"
     fi
@@ -176,7 +178,7 @@ expect_bytes() {
     [ $# -eq 0 ] || printf '%s\n' "$@"
     echo "stdout is not what the server sent back, as echo: lines:"
     assert_same_bytes "$expected" "$OUT" "$IN" 2>&1 | sed 's/^/  /'
-    show_run
+    show_run --no-stdin
     return 1
 }
 
@@ -275,7 +277,9 @@ squeezed() {
     timeout "$(tmo $((secs + 5)))" unshare -rn python3 "$PEERS/small-buffers.py" \
         --idle "$(tmo 1)" --limit "$(tmo "$secs")" "$@" "$REPORT" -- echo-client \
         <"$IN" >"$OUT" 2>"$ERR" || STATUS=$?
-    RAN="echo-client 127.0.0.1 $(report port)   (TCP buffers of 4 KiB, a server that reads 1 KiB at a time)"
+    RAN="echo-client 127.0.0.1 $(report port)   (TCP buffers of 4 KiB; the server reads 1 KiB at a time"
+    [[ " $* " != *" --stop "* ]] || RAN+=", and stops and continues the client every 20 ms"
+    RAN+=")"
 }
 
 # report KEY - what small-buffers.py reported for KEY (received, lines, unfinished, port).
@@ -559,8 +563,10 @@ except socket.gaierror as e:
     start_server python3 "$PEERS/server.py" --mode endless 0
     session 4 "$(input 'hello\n')" 127.0.0.1 "$SERVER_PORT"
     if [ "$STATUS" -eq 124 ] || [ "$STATUS" -eq 0 ]; then
+        AT_LIMIT_RSS=$(cat "$AT_LIMIT.rss" 2>/dev/null)
         why "the server answers with one line without end (up to 32 MiB of x), then waits." \
-            "echo-client should give up once 65,535 bytes have come with no line end."
+            "echo-client should give up once 65,535 bytes have come with no line end." \
+            "${AT_LIMIT_RSS:+When the test stopped it, it held $AT_LIMIT_RSS of memory (VmRSS).}"
     fi
     expect_status 1
     [ ! -s "$OUT" ] || why "a reply that is too long is an error, not a line to print: stdout should stay empty."
@@ -582,9 +588,10 @@ except socket.gaierror as e:
     squeezed 10 --stop
     sent=$(kit_count 65542)
     if [ "$(report unfinished)" != 0 ]; then
-        why "the server received $(kit_count "$(report received)") bytes and then nothing more for a second:" \
-            "the line (65,535 bytes and its \\n) never ended. send() took only part of it, and the" \
-            "rest was never sent: resend from where it stopped until all $(kit_count 65536) bytes are out."
+        why "the server received $(kit_count "$(report received)") bytes, then nothing more for a second: the line" \
+            "(65,535 bytes and its \\n) never ended. send() took only part of it (the buffers were" \
+            "full, and a stop ended its wait), and the rest was never sent: send on from where it" \
+            "stopped until all 65,536 bytes are out."
     fi
     expect_status 0
     [ "$(report received)" = 65542 ] ||
