@@ -200,11 +200,12 @@ wait_for_log() {
     done
 }
 
-# connect_only [VIEW...] echo-client HOST PORT - run the client (a program, never a shell
-# function: it is signalled) with an input that stays open
-# (a FIFO), wait (5 s, scaled) until the server started last logs a connection or the client
-# exits, then end the client. Only connecting is checked: nothing is sent. Sets STATUS
-# ("connected", the client's exit status, or 124 when neither came), OUT, ERR and IN.
+# connect_only [VIEW...] echo-client HOST PORT - run the client with an input that stays
+# open (a FIFO) and wait (5 s, scaled) until the server started last logs a connection or
+# the client exits. Then the input ends, and a client still running 2 s later is stopped
+# (it may be signalled: a program, never a shell function). Only connecting is judged:
+# nothing is sent. Sets STATUS ("connected", the client's exit status, or 124 when neither
+# came), OUT, ERR and IN.
 connect_only() {
     local fifo=$BATS_TEST_TMPDIR/stdin.fifo pid n=0
     OUT=$BATS_TEST_TMPDIR/stdout
@@ -228,9 +229,13 @@ connect_only() {
         fi
         sleep 0.05
     done
+    exec 4>&-
+    n=0
+    while kill -0 "$pid" 2>/dev/null && [ $((n += 1)) -le $((40 * KIT_SLOW)) ]; do
+        sleep 0.05
+    done
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    exec 4>&-
 }
 
 # ---- peers -------------------------------------------------------------------------------
