@@ -214,8 +214,8 @@ static int print_reply(struct client *c, const char *line, size_t len)
  * or -1 with c->err set. */
 static int echo_lines(struct client *c)
 {
-    char *line, *reply;
-    size_t len, reply_len;
+    char *line, *reply = NULL;
+    size_t len, reply_len = 0; /* reply and reply_len: set by read_reply() when it returns 1 */
     int rc;
 
     while ((rc = io_read_line(&c->in, &line, &len)) == 1) {
