@@ -216,12 +216,11 @@ static void conn_connected(struct load *l, struct conn *c)
 
 /* ---- sending: keep the window full -------------------------------------------- */
 
-/* Requests this connection may have sent by now (window past the last one echoed, within the
- * -n budget), as a stream offset. */
-static uint64_t conn_send_limit(struct load *l, struct conn *c)
+/* Take requests from the -n budget, shared by every connection (no limit when the run is
+ * timed), until c may send `want` requests in all or the budget is spent. Returns how many
+ * c may send in all: c->claimed. */
+static uint64_t conn_claim(struct load *l, struct conn *c, uint64_t want)
 {
-    uint64_t want = c->received / l->cfg->size + l->cfg->window;
-
     if (want > c->claimed && l->measuring) {
         uint64_t more = want - c->claimed;
         if (l->cfg->requests != 0) {
@@ -231,7 +230,14 @@ static uint64_t conn_send_limit(struct load *l, struct conn *c)
         }
         c->claimed += more;
     }
-    return c->claimed * l->cfg->size;
+    return c->claimed;
+}
+
+/* How far this connection may have sent by now, as a stream offset: the window, `window`
+ * requests past the last one whose echo is complete, as far as the -n budget goes. */
+static uint64_t conn_send_limit(struct load *l, struct conn *c)
+{
+    return conn_claim(l, c, c->received / l->cfg->size + l->cfg->window) * l->cfg->size;
 }
 
 /* With -n: this connection has had every reply it will get. */
@@ -249,6 +255,9 @@ static void conn_stamp_sent(const struct load *l, struct conn *c, size_t n, uint
         c->sent_at[k % l->cfg->window] = now;
 }
 
+/* Send as much of c's request stream as its window allows: up to conn_send_limit(), in as
+ * many send() calls as the socket takes; when it is full, wait for EPOLLOUT. With -n, close
+ * the connection once every echo it will get is in. */
 static void conn_send(struct load *l, struct conn *c)
 {
     for (;;) {
