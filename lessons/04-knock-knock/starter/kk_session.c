@@ -40,7 +40,7 @@ static int converse(int fd, struct kk_protocol *kk, struct io_reader *reader)
      * returning 0 (the client closed its side) ends the conversation too: return 0; -1
      * (a line too long, a reset, a stop): return -1, errno as it left it. Return as soon as
      * "Bye." is sent: the server closes the connection, the client must not wait for more.
-     * README: "Your turn". Checked by: stage 4, stage 5, stage 6, stage 7. */
+     * README: "Your turn". Checked by: stage 4, stage 5, stage 6, stage 7, stage 8. */
     (void)fd;
     (void)kk;
     (void)reader;
