@@ -115,5 +115,5 @@ bug: all
 clean:
 	rm -f $(PROGRAMS)
 	rm -rf bugs $(BUILD)/$(LESSON) $(KIT_ROOT)/build/asan/$(LESSON) $(KIT_ROOT)/build/tsan/$(LESSON) \
-	    $(KIT_ROOT)/build/yours/$(LESSON)
+	    $(KIT_ROOT)/build/yours/$(LESSON) $(KIT_ROOT)/build/portable/$(LESSON)
 	$(if $(wildcard yours),@echo "(yours/ is your work: make clean leaves it alone)")

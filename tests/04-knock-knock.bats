@@ -353,7 +353,7 @@ PY
     kk_assert_served # the third: its first accept failed
     kk_assert_served
     run cat "$SERVER_ERR"
-    assert_output "kk-server: accept: Protocol error"
+    assert_output "kk-server: accept: Protocol error: skipping that connection"
     # strace holds off SIGTERM itself: stop the server it runs, then strace ends with its status.
     tracee=$(pgrep -P "$SERVER_PID")
     kill -TERM "$tracee"

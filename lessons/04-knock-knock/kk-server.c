@@ -106,7 +106,7 @@ static void accept_loop(int listen_fd, const struct options *opt)
             if (errno == EINTR)
                 return; /* SIGINT or SIGTERM */
             if (net_accept_failed_one(errno)) {
-                diag_warn("%s", err); /* that client's network failed, not the server */
+                diag_warn("%s: skipping that connection", err); /* not the server: one client */
                 continue;
             }
             if (!net_accept_can_retry(errno))

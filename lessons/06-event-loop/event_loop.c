@@ -63,6 +63,7 @@ struct ev_conn {
     bool broken;                   /* the peer is gone or a handler failed: close now */
     bool server_ends;              /* ev_close_when_flushed: linger once all is sent */
     bool lingering;                /* half-closed, dropping input until the client closes */
+    bool refused;                  /* --max-clients: told busy_text, never seen by handlers */
     int error;                     /* why the peer is gone (errno), for the log; or 0 */
     long long last_active;         /* ms, CLOCK_MONOTONIC: last byte in or out */
     long long linger_until;        /* ms: when lingering gives up and closes anyway */
@@ -175,22 +176,32 @@ static void resume_accepting(struct ev_loop *loop)
         diag_warn("epoll_ctl:");
 }
 
+static struct ev_conn *conn_new(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer);
 static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer);
+static void conn_update(struct ev_conn *c);
 
-/* More clients than --max-clients: accept, say so (busy_text) and close at once, so the
- * client learns it instead of waiting in the backlog. A new socket's send buffer is
- * empty: the short text always fits, and a failure changes nothing, we close anyway. */
+/* More clients than --max-clients: accept, say so (busy_text) and end the connection, so
+ * the client learns it instead of waiting in the backlog. Not with a plain close(): to a
+ * client that has already sent something, close() with those bytes unread sends a reset,
+ * not a FIN, and the client may see the reset instead of the busy line. So a refused client
+ * is ended as ev_close_when_flushed ends one: the text sent, the connection half-closed,
+ * and what the client sends dropped until it closes (NET_LINGER_MS at most). A new
+ * socket's send buffer is empty: the short text goes out at once, and from then on the
+ * connection is lingering, not counted against --max-clients. The handlers never see it. */
 static void refuse(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer)
 {
-    char name[NET_ENDPOINT_LEN];
     const char *text = loop->h->busy_text;
+    struct ev_conn *c = conn_new(loop, fd, peer);
 
-    net_format_addr((const struct sockaddr *)peer, name, sizeof name);
+    if (c == NULL)
+        return;
+    c->refused = true;
     if (!loop->opt.quiet)
-        fprintf(stderr, "refused %s: too many clients\n", name); /* as in lesson 05 */
-    if (text != NULL && send(fd, text, strlen(text), MSG_NOSIGNAL) < 0 && !loop->opt.quiet)
-        diag_warn("%s:", name);
-    close(fd);
+        fprintf(stderr, "refused %s: too many clients\n", c->peer); /* as in lesson 05 */
+    if (text != NULL)
+        (void)ev_send(c, text, strlen(text)); /* a failure marks c broken: closed below */
+    ev_close_when_flushed(c);
+    conn_update(c);
 }
 
 /* Accept every client waiting in the backlog, until EAGAIN. */
@@ -206,6 +217,10 @@ static void accept_clients(struct ev_loop *loop)
                 return; /* the backlog is empty */
             if (errno == EINTR || errno == ECONNABORTED)
                 continue; /* a client that gave up before we took it is no failure */
+            if (net_accept_failed_one(errno)) { /* that client's network failed, or a firewall */
+                diag_warn("accept: %s: skipping that connection", strerror(errno));
+                continue;
+            }
             pause_accepting(loop, errno); /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
             return;
         }
@@ -228,7 +243,7 @@ static void conn_close(struct ev_conn *c)
 {
     struct ev_loop *loop = c->loop;
 
-    if (loop->h->on_close != NULL)
+    if (loop->h->on_close != NULL && !c->refused) /* the handlers never saw a refused one */
         loop->h->on_close(c);
     close(c->watch.fd); /* also takes it out of epoll: the descriptor was never duplicated */
     outbuf_free(&c->out);
@@ -236,10 +251,12 @@ static void conn_close(struct ev_conn *c)
     loop->nconns--;
     if (c->lingering)
         loop->nlingering--;
-    if (!loop->opt.quiet && c->error != 0)
-        fprintf(stderr, "closed %s: %s\n", c->peer, strerror(c->error));
-    else if (!loop->opt.quiet)
-        fprintf(stderr, "closed %s\n", c->peer);
+    if (!loop->opt.quiet && !c->refused) { /* a refused client's one line was "refused" */
+        if (c->error != 0)
+            fprintf(stderr, "closed %s: %s\n", c->peer, strerror(c->error));
+        else
+            fprintf(stderr, "closed %s\n", c->peer);
+    }
     free(c);
     resume_accepting(loop); /* a descriptor is free again */
 }
@@ -374,7 +391,8 @@ static void conn_event(struct ev_conn *c, uint32_t events)
     conn_update(c);
 }
 
-static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer)
+/* A new connection on fd, watched for EPOLLIN and counted; NULL (fd closed) on failure. */
+static struct ev_conn *conn_new(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer)
 {
     struct ev_conn *c = calloc(1, sizeof *c + loop->h->state_size);
     struct epoll_event ev = {.events = EPOLLIN};
@@ -382,7 +400,7 @@ static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storag
     if (c == NULL) {
         diag_warn("out of memory: closing a new connection");
         close(fd);
-        return;
+        return NULL;
     }
     c->watch = (struct watch){.kind = WATCH_CONN, .fd = fd};
     c->loop = loop;
@@ -392,12 +410,22 @@ static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storag
         diag_warn("epoll_ctl %s:", c->peer);
         close(fd);
         free(c);
-        return;
+        return NULL;
     }
     c->events = EPOLLIN;
     c->last_active = loop->now;
     list_append(&loop->active, c);
     loop->nconns++;
+    return c;
+}
+
+/* A client to serve: a new connection, handed to the handlers. */
+static void conn_open(struct ev_loop *loop, int fd, const struct sockaddr_storage *peer)
+{
+    struct ev_conn *c = conn_new(loop, fd, peer);
+
+    if (c == NULL)
+        return;
     if (!loop->opt.quiet)
         fprintf(stderr, "connection from %s\n", c->peer);
     if (loop->h->on_open != NULL && loop->h->on_open(c) < 0)
