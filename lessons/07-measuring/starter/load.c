@@ -426,7 +426,8 @@ static void load_silence_check(struct load *l, uint64_t now)
                  l->cfg->timeout, c->received, c->sent);
         conn_fail(l, c, why, 0);
     }
-    l->next_scan = now + l->timeout_ns / 10; /* so a silence is noticed within 10 % */
+    /* Again in a tenth of the time-out, so a silence is noticed within 10 % (1 ms at least). */
+    l->next_scan = now + (l->timeout_ns / 10 > 1000000 ? l->timeout_ns / 10 : 1000000);
 }
 
 /* How long epoll may sleep: until the next deadline, silence check or progress tick; -1 when
