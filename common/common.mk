@@ -52,8 +52,9 @@ $(OBJ)%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 else
 # The learner's build: each source from yours/ when it is there, else the lesson's own
-# (the files the starter leaves whole); headers from yours/ first too.
-CPPFLAGS := -Iyours $(CPPFLAGS)
+# (the files the starter leaves whole); headers from yours/ first too, then the lesson's
+# (a source in yours/ includes the lesson's headers that the starter does not copy).
+CPPFLAGS := -Iyours -I. $(CPPFLAGS)
 ALL_SRCS := $(sort $(foreach p,$(PROGRAMS),$($(subst -,_,$(p))_SRCS)))
 define yours_object
 $(OBJ)$(1:.c=.o): $(if $(wildcard yours/$(1)),yours/$(1),$(1))
