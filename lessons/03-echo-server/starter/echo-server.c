@@ -154,7 +154,8 @@ static int accept_client(int listen_fd, struct sockaddr_storage *peer)
      * Checked by: stage 2, stage 5. */
     (void)listen_fd;
     (void)peer;
-    errno = ENOSYS;
+    (void)sig_wait_fd(-1, 0, -1); /* for now no client is ever taken: wait for a stop */
+    errno = EINTR;
     return -1;
 }
 
@@ -204,9 +205,10 @@ static int serve_client(int fd, const struct sockaddr_storage *peer, const struc
     log_event(opt, "connection from", who, NULL);
     rc = echo_stream(fd);
     saved_errno = errno;
-    /* TODO(5): close(fd): the client's socket is done with, whatever the way out (its end,
+    /* TODO(6): close(fd): the client's socket is done with, whatever the way out (its end,
      * a reset, a stop). Without it the client never sees the end of its echo, and every
-     * client costs the server a descriptor for good.
+     * client costs the server a descriptor for good. (While the server ends after one
+     * client, its exit closes the socket for you: TODO 5 shows what is missing here.)
      * README: "The Java original beside the C" (try-with-resources closes it in Java).
      * Checked by: stage 2, stage 4, stage 8. */
     /* At EOF or a stop, a plain "closed"; a reset or a vanished client says why. */
@@ -218,7 +220,7 @@ static int serve_client(int fd, const struct sockaddr_storage *peer, const struc
  * the first client left). Returns 0, or -1 with err set when accept fails for good. */
 static int serve_clients(int listen_fd, const struct options *opt, char *err, size_t errlen)
 {
-    /* TODO(6): not one client: in a loop, accept_client() then serve_client(), until
+    /* TODO(5): not one client: in a loop, accept_client() then serve_client(), until
      * accept_client() fails with EINTR or serve_client() returns -1 (a stop: return 0), or,
      * with opt->once, after the first client. The listening socket stays open all along:
      * the next clients wait in its backlog meanwhile.
