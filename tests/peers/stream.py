@@ -7,10 +7,11 @@ One thread sends BYTES bytes in writes of N bytes (default 65536) and then half-
 (shutdown SHUT_WR); the main thread reads until EOF, checking each byte as it comes.
 Without --slow it reads concurrently, so neither side's buffers fill up.
 
---slow       the slow reader: read nothing until the sender has sent everything or has made
-             no progress for 0.3 s (at most 5 s), then read it all. Meanwhile every buffer
-             on the way back fills, and the server's send() can take only part of what it
-             is given, or nothing (EAGAIN): a server that does not send the rest loses it.
+--slow       the slow reader: read nothing until the sender has sent everything, or the
+             server has taken none of its bytes for 0.3 s (at most 5 s); then read it all.
+             Meanwhile every buffer on the way back fills, and the server's send() can
+             take only part of what it is given, or nothing (EAGAIN): a server that does
+             not send the rest loses it.
 --timeout S  give up when no byte arrives for S seconds (default 10).
 
 The bytes are a 1 MiB random block repeated, each repeat rotated by a different amount, so
@@ -26,13 +27,20 @@ then, when something went wrong, any of:
 Exit 0 when everything was sent and the connection ended by EOF; 1 otherwise.
 """
 import argparse
+import fcntl
 import hashlib
 import os
 import select
 import socket
+import struct
 import sys
 import threading
 import time
+
+try:
+    from termios import TIOCOUTQ  # bytes sent but not yet acknowledged: Linux
+except ImportError:
+    TIOCOUTQ = None
 
 POOL_SIZE = 1 << 20
 POOL = os.urandom(POOL_SIZE)
@@ -67,13 +75,24 @@ def sender(sock, total, chunk, state):
     state["done"] = True
 
 
-def wait_until_stalled(state):
-    """--slow: wait until the sender is done or has made no progress for 0.3 s (5 s at most)."""
+def unsent(sock):
+    """Bytes this socket's kernel still holds unacknowledged (Linux), or None."""
+    if TIOCOUTQ is None:
+        return None
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), TIOCOUTQ, b"\0" * 4))[0]
+
+
+def wait_until_stalled(sock, state):
+    """--slow: wait until the sender is done, or the server has stopped taking its bytes:
+    bytes waiting in this socket's send queue, their count unchanged for 0.3 s (5 s at
+    most). A sender merely short of CPU does not count: the queue it filled drains while
+    the server reads on."""
     deadline = time.monotonic() + 5
-    last, since = -1, time.monotonic()
+    last, since = None, time.monotonic()
     while not state["done"] and time.monotonic() < deadline:
-        if state["sent"] != last:
-            last, since = state["sent"], time.monotonic()
+        now = (unsent(sock), state["sent"])
+        if now != last or now[0] == 0:
+            last, since = now, time.monotonic()
         elif time.monotonic() - since >= 0.3:
             return
         time.sleep(0.02)
@@ -93,7 +112,7 @@ def main():
     writer = threading.Thread(target=sender, args=(sock, a.bytes, a.chunk, state))
     writer.start()
     if a.slow:
-        wait_until_stalled(state)
+        wait_until_stalled(sock, state)
     digest = hashlib.sha256()
     count, differs, end = 0, None, None
     while True:
