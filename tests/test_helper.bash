@@ -230,7 +230,7 @@ KIT_OUTPUT_CAP_KB=${KIT_OUTPUT_CAP_KB:-16384}
 # SERVER_ENDPOINT, SERVER_OUT (stdout file) and SERVER_ERR (stderr file). The files are
 # capped at KIT_OUTPUT_CAP_KB each; no core file is written.
 start_server() {
-    local n=0 limit line
+    local n=0 limit line status=0
     SERVER_OUT=$(mktemp "$BATS_TEST_TMPDIR/server-out.XXXXXX")
     SERVER_ERR=$(mktemp "$BATS_TEST_TMPDIR/server-err.XXXXXX")
     (
@@ -242,8 +242,18 @@ start_server() {
     limit=$((100 * KIT_SLOW))
     # Poll the server's stdout file: a regular file never blocks the server's later writes.
     until line=$(grep -m1 '^listening on ' "$SERVER_OUT"); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null || [ $((n += 1)) -gt "$limit" ]; then
-            kit_not_started "$@"
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            wait "$SERVER_PID" || status=$?
+            echo "server did not start: $*: it ended before printing \"listening on ADDR:PORT\"" \
+                "(it $(kit_describe_exit "$status"))"
+            head -n 10 "$SERVER_ERR" | sed 's/^/stderr: /'
+            return 1
+        elif [ $((n += 1)) -gt "$limit" ]; then
+            echo "server did not start: $*: it runs, but no \"listening on ADDR:PORT\" line" \
+                "reached its stdout (a file) within $((limit / 20)) s. Printed and not flushed?" \
+                "Into a file or a pipe, stdout is written only when its buffer fills:" \
+                "fflush(stdout) after the line."
+            head -n 10 "$SERVER_ERR" | sed 's/^/stderr: /'
             return 1
         fi
         sleep 0.05
@@ -253,28 +263,12 @@ start_server() {
     SERVER_PORT=${SERVER_ENDPOINT##*:}
 }
 
-# kit_not_started PROG ARGS... - say, under the failing test, why start_server saw no
-# "listening on" line: the server ended (how), or runs without having printed it in time
-# (stdout is a file here: a line left in stdio's buffer never shows). Then what it printed.
-kit_not_started() {
-    local status=0
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "server did not start: $* runs, but printed no \"listening on ADDR:PORT\" line on stdout" \
-            "within $((5 * KIT_SLOW)) s (stdout is a file here, not a terminal: is the line flushed?)"
-    else
-        wait "$SERVER_PID" || status=$?
-        echo "server did not start: $* $(kit_describe_exit "$status") before printing \"listening on ADDR:PORT\""
-    fi
-    [ ! -s "$SERVER_OUT" ] || sed -n '1,5s/^/  stdout: /p' "$SERVER_OUT"
-    [ ! -s "$SERVER_ERR" ] || sed -n '1,5s/^/  stderr: /p' "$SERVER_ERR"
-}
-
 # kit_describe_exit STATUS - how a process with shell exit status STATUS ended, in words:
-# "exited 1", "was killed by signal 13 (SIGPIPE)".
+# "exited 1", "was killed by SIGPIPE (exit status 141)".
 kit_describe_exit() {
     local status=$1 name
-    if [ "$status" -gt 128 ] && name=$(kill -l "$((status - 128))" 2>/dev/null); then
-        echo "was killed by signal $((status - 128)) (SIG$name)"
+    if [ "$status" -gt 128 ] && name=$(kill -l "$status" 2>/dev/null); then
+        echo "was killed by SIG$name (exit status $status)"
     else
         echo "exited $status"
     fi
@@ -321,11 +315,11 @@ stop_server() {
         echo "server $pid had ended before the test stopped it: it $(kit_describe_exit "$status")"
         kit_stop_hint "$status"
     elif [ "$status" -eq $((128 + 15)) ]; then
-        echo "server $pid was killed by the SIGTERM meant to stop it (exit status 143): it must" \
-            "catch SIGTERM, close its sockets and exit 0"
+        echo "server $pid was killed by SIGTERM (exit status $status): a server catches" \
+            "SIGTERM and SIGINT, closes everything and exits 0"
         kit_stop_hint "$status"
     else
-        echo "server $pid $(kit_describe_exit "$status") on SIGTERM: a stop must exit 0"
+        echo "server $pid $(kit_describe_exit "$status")"
         kit_stop_hint "$status"
     fi
     return 1

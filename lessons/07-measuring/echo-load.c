@@ -23,10 +23,11 @@
 #include "stream.h"
 #include "udp_load.h"
 
-#define USAGE "[-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--csv] HOST PORT"
+#define USAGE                                                                                      \
+    "[-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--timeout SECS] [--csv] HOST PORT"
 
 enum { MAX_CONNS = 50000, MAX_WINDOW = 1024 };
-static const double DEFAULT_SECONDS = 5.0, MAX_SECONDS = 86400.0;
+static const double DEFAULT_SECONDS = 5.0, DEFAULT_TIMEOUT = 10.0, MAX_SECONDS = 86400.0;
 
 struct options {
     struct load_config cfg;
@@ -45,6 +46,9 @@ static void print_help(void)
            "  -s, --size BYTES         bytes per request, its '\\n' included (default 64)\n"
            "  -w, --window WINDOW      requests in flight per connection (default 1:\n"
            "                           request/reply)\n"
+           "      --timeout SECS       give up on a connection that has not connected, or\n"
+           "                           has had no echo while requests wait, for SECS\n"
+           "                           (default 10; TCP only)\n"
            "      --udp                requests as datagrams on UDP sockets; a reply must\n"
            "                           start with its request's bytes before the '\\n'\n"
            "      --csv                print a CSV header and one row\n"
@@ -59,12 +63,13 @@ static struct options parse_options(int argc, char **argv)
         {"duration", required_argument, NULL, 'd'},
         {"size", required_argument, NULL, 's'},
         {"window", required_argument, NULL, 'w'},
+        {"timeout", required_argument, NULL, 'T'},
         {"csv", no_argument, NULL, 'C'},
         {"udp", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct options opt = {.cfg = {.conns = 1, .size = 64, .window = 1}};
+    struct options opt = {.cfg = {.conns = 1, .size = 64, .window = 1, .timeout = DEFAULT_TIMEOUT}};
     bool timed = false;
     int c;
 
@@ -86,6 +91,9 @@ static struct options parse_options(int argc, char **argv)
             break;
         case 'w':
             opt.cfg.window = (unsigned)args_count("-w", optarg, 1, MAX_WINDOW, USAGE);
+            break;
+        case 'T':
+            opt.cfg.timeout = args_seconds("--timeout", optarg, MAX_SECONDS, USAGE);
             break;
         case 'C':
             opt.csv = true;

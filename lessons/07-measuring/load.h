@@ -22,6 +22,7 @@ struct load_config {
     double seconds;    /* how long to run when requests is 0 */
     size_t size;       /* bytes per request, '\n' included */
     unsigned window;   /* requests in flight per connection */
+    double timeout;    /* --timeout: for a connect, or an echo owed, in seconds */
     bool progress;     /* a progress line on stderr once a second */
     bool udp;          /* --udp: datagrams on connected UDP sockets (udp_load.h) */
 };

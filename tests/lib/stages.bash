@@ -83,11 +83,15 @@ print('"%s"%s' % (text, more))
 PY
 }
 
-# kit_count N - N with thousands separators: 4165632 -> 4,165,632 (in any locale: printf's
-# %'d groups only where LC_NUMERIC says so, and the tests run in the C locale).
+# kit_count N - N with thousands separators: 4165632 -> 4,165,632 (whatever the locale:
+# printf's %'d groups nothing in C or C.UTF-8).
 kit_count() {
     local n=$1 grouped=
-    while [ "${#n}" -gt 3 ]; do
+    [[ $n =~ ^[0-9]+$ ]] || {
+        echo "$n"
+        return 0
+    }
+    while [ ${#n} -gt 3 ]; do
         grouped=,${n: -3}$grouped
         n=${n:0:${#n}-3}
     done
