@@ -44,6 +44,9 @@
 #   echo_test_out_of_descriptors_serves_others  with 16 descriptors and 30 clients: the
 #                                    connected ones are served, accept's EMFILE is logged
 #                                    once, and a client from the backlog is served later
+#   echo_test_refused_read_busy_line  --max-clients 1: 20 clients that connect and send a
+#                                    request while the server is stopped (SIGSTOP) are refused:
+#                                    each reads the busy line, then EOF (no reset)
 #
 # Valid only for ONE-AT-A-TIME servers (lesson 03):
 #   echo_test_out_of_descriptors_waits  with no descriptor left for a client: EMFILE logged
@@ -406,6 +409,53 @@ print(last.recv(100).decode(), end="")
     stop_server
     run grep -c 'accept: Too many open files' "$SERVER_ERR"
     assert_output 1
+}
+
+# --max-clients 1 and one client served. While the server is stopped (SIGSTOP), 20 more
+# clients connect, the kernel completing their handshakes, and each sends a request; then
+# the server goes on (SIGCONT) and turns them away one by one, each with its request unread.
+# Each must read the busy line and then the end of the connection, not a reset: closing with
+# unread input sends a reset, and a reset can destroy the line unread.
+echo_test_refused_read_busy_line() {
+    echo_start --max-clients 1
+    run timeout "$(tmo 20)" python3 -c '
+import os, signal, socket, sys
+addr, pid, limit = ("127.0.0.1", int(sys.argv[1])), int(sys.argv[2]), float(sys.argv[3])
+busy = b"Server busy, try again later.\n"
+held = socket.create_connection(addr, timeout=limit)
+held.sendall(b"held\n")
+assert held.recv(100) == b"held\n"  # served: it holds the only slot
+os.kill(pid, signal.SIGSTOP)
+try:
+    refused = [socket.create_connection(addr, timeout=limit) for _ in range(20)]
+    for s in refused:
+        s.sendall(b"a request before the server reads\n")
+finally:
+    os.kill(pid, signal.SIGCONT)
+good = 0
+for i, s in enumerate(refused):
+    got, end = b"", "EOF"
+    try:
+        while True:
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            got += chunk
+    except OSError as e:
+        end = e.strerror
+    s.close()
+    if got == busy and end == "EOF":
+        good += 1
+    else:
+        print("refused client %d read %r, then %s" % (i + 1, got, end))
+held.sendall(b"still served\n")
+print("%d of 20 refused clients read the busy line, then EOF" % good)
+print("the held client: %r" % held.recv(100))
+' "$SERVER_PORT" "$SERVER_PID" "$(tmo 5)" 3>&-
+    assert_success
+    assert_output "20 of 20 refused clients read the busy line, then EOF
+the held client: b'still served\\n'"
+    stop_server
 }
 
 # ---- valid only for one-at-a-time servers -------------------------------------------------
