@@ -497,7 +497,14 @@ for s in socks:
     assert_output --regexp '^[1-9][0-9]*$'
 }
 
-@test "echo-fork-server: SIGTERM while a client streams and others keep connecting exits 0 within 1 s" { fork_server sigterm_while_busy; }
+@test "echo-fork-server: SIGTERM while a client streams and others keep connecting exits 0 within 1 s" {
+    # valgrind 3.19 sometimes restarts a ppoll() that a handled signal interrupted, passing its
+    # own copy of the signal mask, and reports "ppoll(sigmask) points to unaddressable byte(s)"
+    # (a ten-line C program shows it: a few in a hundred interrupted calls); a storm of
+    # children ending sends SIGCHLD into the parent's waits thousands of times.
+    [ -z "$VALGRIND" ] || skip "valgrind 3.19 mishandles ppoll() interrupted by SIGCHLD storms"
+    fork_server sigterm_while_busy
+}
 @test "echo-fork-server: an accept() error that concerns one client is logged, and the server goes on" { accept_error_is_one_clients echo-fork-server echo_three_served; }
 
 @test "echo-fork-server: -h prints usage, bad usage exits 2" {
