@@ -3,7 +3,7 @@
 #   make            build every lesson        make demo     the narrated tour
 #   make test       the whole bats suite      make check    the suite under valgrind
 #   make test LESSON=03   one lesson's tests  make deps     install what the tests need
-#   make sanitize / tsan / lint / fuzz / bench   the quality gates and the benchmark
+#   make sanitize / tsan / lint / fuzz / portable / bench   the quality gates and the benchmark
 
 LESSON_DIRS := $(patsubst %/Makefile,%,$(sort $(wildcard lessons/[0-9][0-9]-*/Makefile)))
 LESSON      ?=
@@ -13,6 +13,7 @@ USE         ?=
 export LESSON USE
 
 .PHONY: all lib testprogs demo test check deps deps-test deps-gates clean sanitize tsan lint fuzz bench \
+        mutants progress starters portable \
         $(LESSON_DIRS)
 
 TESTPROG_DIR := $(wildcard tests/common/Makefile)
@@ -46,6 +47,21 @@ deps-gates:
 
 test: deps-test all
 	@tests/run
+
+# The bug zoo: every classic fault of tests/mutants/ planted alone, each lesson's tests
+# against it; every one must be caught. make mutants M="partial-write" runs some.
+M ?=
+mutants: all
+	@tests/gates/mutants $(M)
+
+# Starters, solutions and tests agree: the kit's programs pass every stage through USE=,
+# each starter builds and fails the stages of its TODOs, a Python echo server passes 03.
+starters: all
+	@tests/gates/starters
+
+# Your progress through the lessons: stages passed by your programs in each yours/.
+progress: all
+	@tests/gates/progress
 
 check: deps-test all
 	@VALGRIND=1 tests/run
@@ -86,6 +102,19 @@ tsan: deps-test
 
 lint: deps-gates
 	@tests/gates/lint
+
+# Every mermaid block of the kit's markdown drawn as docs/diagrams/NAME.svg, with the hash of
+# its source in docs/diagrams/MANIFEST (commit both). Installs node, npm and chromium from
+# Debian and mermaid-cli from npm, outside the repository, the first time. FORCE=1: redraw all.
+.PHONY: diagrams
+diagrams:
+	@tests/gates/diagrams render $(if $(FORCE),--force)
+
+# common/ and lessons 01-05 use only what Linux, macOS and the BSDs share: no _GNU_SOURCE,
+# a build with -std=c17 -D_POSIX_C_SOURCE=200809L (into build/portable/), and nm finding no
+# Linux-only symbol (accept4, ppoll, epoll_*, signalfd, pipe2 ...) in their programs.
+portable: all
+	@tests/gates/portable
 
 FUZZ_SECONDS ?= 60
 fuzz: deps-gates

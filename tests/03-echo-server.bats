@@ -28,6 +28,7 @@ load lib/echo_server_tests
 @test "echo-server: reports a port in use and exits 1" { echo_test_port_in_use; }
 @test "echo-server: binds again at once after a stop (SO_REUSEADDR)" { echo_test_restart_after_stop; }
 @test "echo-server: exits 0 on SIGTERM while a client is connected" { echo_test_sigterm_with_client; }
+@test "echo-server: an accept() error of one client (EPROTO) is logged, the next are served" { echo_test_accept_error_skipped; }
 @test "echo-server: serves a second client after the first leaves" { echo_test_second_client_queued; }
 @test "echo-server: --once exits 0 after its first client leaves" { echo_test_once; }
 @test "echo-server: out of descriptors, waits and says so once instead of exiting" { echo_test_out_of_descriptors_waits; }

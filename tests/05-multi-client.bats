@@ -7,6 +7,7 @@
 load test_helper
 load lib/kk_tests
 load lib/echo_server_tests
+load lib/java_peers
 
 # shellcheck disable=SC2034 # read by lib/kk_tests.bash and lib/echo_server_tests.bash
 KK_SERVER=kk-multi-server
@@ -18,12 +19,8 @@ ECHO_SERVER=echo-multi-server
 ECHO_SERVER_ARGS=(-q)
 
 setup_file() {
-    # The Java originals (lesson 04's protocol with lesson 05's server), compiled once.
-    if command -v javac >/dev/null 2>&1; then
-        mkdir -p "$BATS_FILE_TMPDIR/classes"
-        javac -d "$BATS_FILE_TMPDIR/classes" "$KIT_ROOT"/lessons/04-knock-knock/java/*.java \
-            "$KIT_ROOT"/lessons/05-multi-client/java/*.java
-    fi
+    # The kit's Java Knock Knock peers (tests/peers/java), compiled once for the file.
+    java_peers_build KnockPeerClient KnockPeerMultiServer
 }
 
 USAGE='usage: kk-multi-server [-b ADDR] [--max-clients N] [-q] PORT'
@@ -109,34 +106,29 @@ EOF
     stop_server
 }
 
-@test "the Java KnockKnockClient against kk-multi-server: the same 37 lines" {
-    command -v javac >/dev/null 2>&1 || skip "javac not installed (apt-get install default-jdk-headless)"
+@test "a Java Knock Knock client (KnockPeerClient) against kk-multi-server: the same 37 lines" {
+    need_java_peers
     kk_start
-    run timeout "$(tmo 20)" java -cp "$BATS_FILE_TMPDIR/classes" KnockKnockClient 127.0.0.1 \
-        "$SERVER_PORT" < <(kk_transcript_input)
+    run timeout "$(tmo 20)" "${JAVA_PEER[@]}" KnockPeerClient 127.0.0.1 "$SERVER_PORT" \
+        < <(kk_transcript_input)
     assert_success
     assert_output "$(kk_transcript_output)"
     stop_server
 }
 
-@test "the Java KKMultiServer keeps the connection open after Bye. (its \"Bye\" bug); ours closes" {
-    command -v javac >/dev/null 2>&1 || skip "javac not installed (apt-get install default-jdk-headless)"
-    local port pid n=0
+@test "kk-multi-server closes after Bye.; KnockPeerMultiServer, missing it as the tutorial's server does, keeps the connection" {
+    local port
+    need_java_peers
     port=$(free_port)
-    timeout "$(tmo 30)" java -cp "$BATS_FILE_TMPDIR/classes" KKMultiServer "$port" \
-        >/dev/null 2>&1 3>&- &
-    pid=$!
-    until ss -Hltn "sport = :$port" | grep -q LISTEN; do
-        [ $((n += 1)) -le $((200 * KIT_SLOW)) ] || break
-        sleep 0.05
-    done
-    # Java: after "Bye." the connection stays open (silent for half a second); a next line even
-    # gets a new "Knock! Knock!" (the protocol went back to WAITING).
+    java_peer_server 30 KnockPeerMultiServer "$port"
+    # Java (KnockPeerMultiServer, like the tutorial's KKMultiServer): after "Bye." the
+    # connection stays open (silent for half a second); a next line even gets a new
+    # "Knock! Knock!" (the protocol started over).
     SERVER_PORT=$port run kk_peer open a expect a "$KK_KNOCK" send a "Who's there?\\n" \
         expect a 'Turnip\n' send a 'Turnip who?\n' expect a "$KK_TURNIP_PUNCH" send a 'n\n' \
         expect a "$KK_BYE" silent a 0.5 send a 'hello\n' expect a "$KK_KNOCK" close a
-    kill -TERM "$pid"
-    wait "$pid" || true
+    kill -TERM "$JAVA_PEER_PID"
+    wait "$JAVA_PEER_PID" || true
     assert_success
     kk_start
     run kk_peer open a expect a "$KK_KNOCK" send a "Who's there?\\n" expect a 'Turnip\n' \

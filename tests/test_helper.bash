@@ -137,7 +137,9 @@ kit_apply_use() {
 kit_use_wrapper() {
     local name=$1 quoted
     shift
-    [[ $1 == */* ]] || set -- "$(command -v "$1" || echo "$1")" "${@:2}"
+    # A bare command name resolves as the tests will see it (python3: the interpreter
+    # itself, linked into $KIT_BIN, not a version manager's shim).
+    [[ $1 == */* ]] || set -- "$(PATH=$KIT_BIN:$PATH command -v "$1" || echo "$1")" "${@:2}"
     quoted=$(printf '%q ' "$@")
     rm -f "$KIT_BIN/$name"
     if [ -n "$VALGRIND" ] && kit_is_elf "$1"; then
@@ -183,6 +185,7 @@ kit_teardown() {
     kit_stage_report
     for pid in "${KIT_SERVER_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true # reaped here: bash says nothing of it later
     done
     kit_release
     kit_check_valgrind_logs
@@ -239,9 +242,16 @@ start_server() {
     limit=$((100 * KIT_SLOW))
     # Poll the server's stdout file: a regular file never blocks the server's later writes.
     until line=$(grep -m1 '^listening on ' "$SERVER_OUT"); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null || [ $((n += 1)) -gt "$limit" ]; then
-            echo "# server did not start: $*" >&3
-            sed 's/^/# stderr: /' "$SERVER_ERR" >&3
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "server did not start: $*: it ended before printing \"listening on ADDR:PORT\""
+            head -n 10 "$SERVER_ERR" | sed 's/^/stderr: /'
+            return 1
+        elif [ $((n += 1)) -gt "$limit" ]; then
+            echo "server did not start: $*: it runs, but no \"listening on ADDR:PORT\" line" \
+                "reached its stdout (a file) within $((limit / 20)) s. Printed and not flushed?" \
+                "Into a file or a pipe, stdout is written only when its buffer fills:" \
+                "fflush(stdout) after the line."
+            head -n 10 "$SERVER_ERR" | sed 's/^/stderr: /'
             return 1
         fi
         sleep 0.05
@@ -254,12 +264,12 @@ start_server() {
 # stop_server [PID] - SIGTERM, wait up to 5 s (scaled), then SIGKILL; succeeds only when the
 # server exited 0 on its own.
 stop_server() {
-    local pid=${1:-$SERVER_PID} n=0 status=0
+    local pid=${1:-$SERVER_PID} n=0 status=0 signal
     kill -TERM "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do
         if [ $((n += 1)) -gt $((100 * KIT_SLOW)) ]; then
             kill -KILL "$pid" 2>/dev/null || true
-            echo "# server $pid ignored SIGTERM" >&3
+            echo "server $pid ignored SIGTERM"
             wait "$pid" 2>/dev/null || true
             return 1
         fi
@@ -267,10 +277,19 @@ stop_server() {
     done
     wait "$pid" || status=$?
     if [ "$status" -eq $((128 + 25)) ]; then
-        echo "# server $pid wrote more than $KIT_OUTPUT_CAP_KB KiB to stdout or stderr (SIGXFSZ)" >&3
+        echo "server $pid wrote more than $KIT_OUTPUT_CAP_KB KiB to stdout or stderr (SIGXFSZ)"
+        return 1
+    elif [ "$status" -gt 128 ]; then
+        signal=SIG$(kill -l "$status" 2>/dev/null)
+        if [ "$signal" = SIGTERM ]; then
+            echo "server $pid was killed by SIGTERM (exit status $status): a server catches" \
+                "SIGTERM and SIGINT, closes everything and exits 0"
+        else
+            echo "server $pid was killed by $signal (exit status $status)"
+        fi
         return 1
     elif [ "$status" -ne 0 ]; then
-        echo "# server $pid exited $status" >&3
+        echo "server $pid exited $status"
         return 1
     fi
 }

@@ -26,7 +26,8 @@ seq 100000 | ./echo-client 127.0.0.1 "$port" | tail -1
 echo
 kill -TERM "$pid"
 wait "$pid"
-echo "\$ kill -TERM \$pid; echo hello | ./echo-client 127.0.0.1 $port   # nobody listens now"
+echo "\$ kill -TERM %1   # stop the server"
+echo "\$ echo hello | ./echo-client 127.0.0.1 $port   # nobody listens now"
 status=0
 echo hello | ./echo-client 127.0.0.1 "$port" 2>&1 || status=$?
 echo "(exit status $status)"

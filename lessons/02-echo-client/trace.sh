@@ -19,10 +19,10 @@ done
 port=$(sed -n 's/^listening on .*://p' "$out")
 
 { echo hello; sleep 0.2; echo world; sleep 0.2; } |
-    strace -o "$log" -e trace=socket,connect,poll,ppoll,read,write,sendto,shutdown,close \
+    strace -o "$log" -e trace=socket,connect,poll,ppoll,pselect6,read,write,sendto,shutdown,close \
         ./echo-client 127.0.0.1 "$port" >/dev/null
 echo "\$ { echo hello; sleep 0.2; echo world; sleep 0.2; } |"
-echo "      strace -e trace=socket,connect,poll,ppoll,read,write,sendto,shutdown,close \\"
+echo "      strace -e trace=socket,connect,poll,ppoll,pselect6,read,write,sendto,shutdown,close \\"
 echo "      ./echo-client 127.0.0.1 $port"
 # From the first socket() on: what came before is the dynamic loader opening libc.
 sed -n '/^socket(/,$p' "$log"

@@ -23,11 +23,12 @@ wait_listening() {
 
 if [ "${1:-}" = --trace ]; then
     command -v strace >/dev/null || { echo "demo: strace is not installed" >&2; exit 1; }
-    echo "\$ strace -f -e trace=socket,setsockopt,bind,listen,accept4,read,write,sendto,shutdown,recvfrom,close ./kk-server --once -q 0"
-    strace -f -o "$log" -e trace=socket,setsockopt,bind,listen,accept4,read,write,sendto,shutdown,recvfrom,close \
-        ./kk-server --once -q 0 >"$out" &
+    calls=socket,setsockopt,bind,listen,accept,accept4,read,write,sendto,shutdown,recvfrom,close
+    echo "\$ strace -f -e trace=$calls ./kk-server --once -q 0 &"
+    strace -f -o "$log" -e trace="$calls" ./kk-server --once -q 0 >"$out" &
     pid=$!
     wait_listening
+    printf '%s\n' "\$ printf '%s\\n' \"Who's there?\" \"Turnip who?\" n | ./kk-client 127.0.0.1 $port >/dev/null"
     printf '%s\n' "Who's there?" "Turnip who?" n | timeout 5 ./kk-client 127.0.0.1 "$port" >/dev/null
     wait "$pid"
     pid=

@@ -22,6 +22,12 @@
 
 static const char usage[] = "[-b ADDR] [--once] [-q] PORT";
 
+/* Clients that connect while one is served wait in the kernel's queue until accept() takes
+ * them: a one-at-a-time server, like lesson 03's echo-server, so the same 128, for the same
+ * reason (a burst of clients waits instead of being dropped, and a longer queue would only
+ * mean a longer wait). Lessons 05 and 06 serve clients at once and ask for SOMAXCONN. */
+enum { BACKLOG = 128 };
+
 struct options {
     const char *addr; /* -b: where to listen (default 127.0.0.1, loopback only) */
     const char *port;
@@ -86,7 +92,8 @@ static void serve_client(int fd, const struct sockaddr_storage *peer, bool quiet
 }
 
 /* Accept and serve clients one by one until a stop is requested (or one client with
- * --once). Out of descriptors or memory: say so, pause, try again. */
+ * --once). An error that concerns only the client being accepted: say so and take the
+ * next. Out of descriptors or memory: say so, pause, try again. */
 static void accept_loop(int listen_fd, const struct options *opt)
 {
     char err[NET_ERR_LEN];
@@ -98,12 +105,16 @@ static void accept_loop(int listen_fd, const struct options *opt)
         if (fd < 0) {
             if (errno == EINTR)
                 return; /* SIGINT or SIGTERM */
+            if (net_accept_failed_one(errno)) {
+                diag_warn("%s: skipping that connection", err); /* not the server: one client */
+                continue;
+            }
             if (!net_accept_can_retry(errno))
                 die("%s", err);
             if (!shortage_told)
                 diag_warn("%s: trying again every %d ms", err, NET_ACCEPT_RETRY_MS);
             shortage_told = true;
-            /* a stop-aware pause: ppoll ignores fd -1 */
+            /* a stop-aware pause: poll() ignores fd -1, and a stop ends it */
             (void)sig_wait_fd(-1, 0, NET_ACCEPT_RETRY_MS);
             continue;
         }
@@ -123,7 +134,7 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &opt);
     if (sig_setup_stop() < 0)
         die("signals:");
-    listen_fd = net_listen(opt.addr, opt.port, SOMAXCONN, err, sizeof err);
+    listen_fd = net_listen(opt.addr, opt.port, BACKLOG, err, sizeof err);
     if (listen_fd < 0)
         die("%s", err);
     if (net_local_endpoint(listen_fd, endpoint, sizeof endpoint, err, sizeof err) < 0)

@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 port=$(kit_wait_port "$work/out" "$pid") || { echo "demo: $server did not start" >&2; exit 1; }
-echo "\$ $(basename "$server") -q 0 &"
+echo "\$ $server -q 0 &"
 cat "$work/out"
 
 show() { # show ARGS... - print the command line, run it, print its exit status

@@ -30,6 +30,7 @@ kit_cgroup_mount() {
         printf '%s\n' "$mnt"
 }
 [ -n "${KIT_CGROUP_MNT+set}" ] || KIT_CGROUP_MNT=$(kit_cgroup_mount)
+export KIT_CGROUP_MNT # each test is a new process that loads this file: look once
 
 kit_contain() {
     local dir
@@ -59,27 +60,41 @@ kit_enter_cgroup() {
 }
 
 # kit_start_watchdog - see the header: kill the test's processes 2 s after bats' timeout.
-# Started twice removed, so that it is no child of the test (bats' timeout sends SIGTERM to
-# those), and deaf to SIGTERM; it stays in the test's cgroup, and teardown ends it.
+# A child of the test, deaf to the SIGTERM that bats' timeout sends to those; it waits with
+# bash's own `read -t` on a FIFO nobody writes, so that it has no child of its own, and
+# teardown ends it with one kill and one wait.
 kit_start_watchdog() {
+    KIT_WATCHDOG_PID=
     [ -n "${BATS_TEST_TIMEOUT:-}" ] || return 0
+    mkfifo "$BATS_TEST_TMPDIR/.watchdog" 2>/dev/null || return 0
     (
         trap '' TERM
-        (
-            sleep $((BATS_TEST_TIMEOUT + 2))
-            kit_kill_test_processes "$BASHPID"
-        ) &
-    ) </dev/null >/dev/null 2>&1 3>&-
+        # It times out with a status over 128: no `set -e` (bats') may end the watchdog there.
+        read -r -t $((BATS_TEST_TIMEOUT + 2)) _ <>"$BATS_TEST_TMPDIR/.watchdog" || true
+        kit_kill_test_processes "$BASHPID"
+    ) </dev/null >/dev/null 2>&1 3>&- &
+    KIT_WATCHDOG_PID=$!
 }
 
 # kit_kill_test_processes [SPARE] - SIGKILL every process of the test except the test's
 # own process and SPARE.
 kit_kill_test_processes() {
-    local pid
+    local pid others _
+    local -a pids
     if [ -n "$KIT_TEST_CGROUP" ]; then
-        while read -r pid; do
-            [ "$pid" = "$KIT_TEST_PID" ] || [ "$pid" = "${1:-}" ] || kill -KILL "$pid" 2>/dev/null
-        done <"$KIT_TEST_CGROUP/cgroup.procs"
+        # Read the whole list before killing: the kernel builds cgroup.procs as it is read,
+        # and processes dying meanwhile would make it skip others. Then look again, until
+        # only the test and the spared process are left (a fork may have been under way).
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            mapfile -t pids <"$KIT_TEST_CGROUP/cgroup.procs"
+            others=0
+            for pid in "${pids[@]}"; do
+                [ "$pid" = "$KIT_TEST_PID" ] || [ "$pid" = "${1:-}" ] ||
+                    { kill -KILL "$pid" 2>/dev/null; others=1; }
+            done
+            [ "$others" = 1 ] || break
+            sleep 0.05
+        done
     else
         kit_kill_descendants "$KIT_TEST_PID" "${1:-}"
     fi
@@ -87,15 +102,23 @@ kit_kill_test_processes() {
 
 kit_release() {
     local dir=${KIT_TEST_CGROUP:-} n=0 pid
+    local -a pids
+    if [ -n "${KIT_WATCHDOG_PID:-}" ]; then
+        kill -KILL "$KIT_WATCHDOG_PID" 2>/dev/null
+        wait "$KIT_WATCHDOG_PID" 2>/dev/null || true
+    fi
     if [ -z "$dir" ]; then
         kit_kill_descendants "${KIT_TEST_PID:-$BASHPID}" ""
         return 0
     fi
     echo "$BASHPID" >"$KIT_CGROUP_MNT${KIT_CGROUP_HOME%/}/cgroup.procs"
+    # Most tests leave nothing behind: the cgroup is empty, and goes at once.
+    rmdir "$dir" 2>/dev/null && { KIT_TEST_CGROUP=; return 0; }
     if [ -e "$dir/cgroup.kill" ]; then
         echo 1 >"$dir/cgroup.kill"
     else
-        while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
+        mapfile -t pids <"$dir/cgroup.procs"
+        for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
     fi
     # The killed processes leave the cgroup as they die; an empty cgroup can be removed,
     # after the cgroups of inner tests, if any, deepest first.

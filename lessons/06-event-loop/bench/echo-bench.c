@@ -11,9 +11,11 @@
  *   - a HOG (--hog BYTES) sends BYTES and never reads a byte back.
  *
  * It prints one line of key=value figures: replies, lines per second, latency p50/p99 and,
- * with --pid, the server's resident size. Any byte that differs, or a connection the server
- * closes, is an error: exit 1. With --until-closed it opens the idle connections, prints
- * "connected N" and waits until the server closes all of them (a shutdown test).
+ * with --pid, the server's resident size and the CPU time it spent per reply while the
+ * replies were measured (not while the idle connections were opened). Any byte that differs, or a
+ * connection the server closes, is an error: exit 1. With --until-closed it opens the idle
+ * connections, prints "connected N" and waits until the server closes all of them (a shutdown
+ * test).
  */
 #define _GNU_SOURCE /* epoll: a Linux system call */
 #include <errno.h>
@@ -127,6 +129,39 @@ static unsigned long rss_kib(unsigned long pid)
             kib = strtoul(line + 6, NULL, 10);
     fclose(f);
     return kib;
+}
+
+/* CPU time (user + system, every thread) the process has used so far, in microseconds,
+ * from /proc/PID/stat; -1 when unknown. */
+static double cpu_us(unsigned long pid)
+{
+    char path[64], text[1024], *p;
+    unsigned long long ticks = 0;
+    size_t n;
+    FILE *f;
+
+    if (pid == 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%lu/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* "PID (NAME) STATE ...", NAME holding any byte: after its ')', utime and stime are the
+     * 12th and 13th fields, in clock ticks. */
+    p = strrchr(text, ')');
+    if (p == NULL)
+        return -1;
+    for (int field = 1; field <= 13; field++) {
+        p = strchr(p + 1, ' ');
+        if (p == NULL)
+            return -1;
+        if (field >= 12)
+            ticks += strtoull(p + 1, NULL, 10);
+    }
+    return (double)ticks * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void record_latency(struct bench *b, long long ns)
@@ -468,7 +503,7 @@ static void open_idle(struct bench *b)
 }
 
 static void print_results(const struct bench *b, double seconds, unsigned long rss_start,
-                          unsigned long rss_idle, unsigned long rss_before)
+                          unsigned long rss_idle, unsigned long rss_before, double cpu)
 {
     const struct options *o = &b->opt;
 
@@ -480,6 +515,8 @@ static void print_results(const struct bench *b, double seconds, unsigned long r
     if (o->pid > 0)
         printf(" rss_start_kib=%lu rss_idle_kib=%lu rss_before_kib=%lu rss_peak_kib=%lu", rss_start,
                rss_idle, rss_before, b->rss_peak);
+    if (cpu >= 0 && b->replies > 0)
+        printf(" server_cpu_us_per_line=%.1f", cpu / (double)b->replies);
     if (o->hog > 0)
         printf(" hog_sent=%zu", b->conns[b->nconns - 1].sent);
     printf("\n");
@@ -500,11 +537,13 @@ static void measure(struct bench *b, unsigned long rss_start, unsigned long rss_
 {
     unsigned long rss_before;
     long long t0, deadline = 0;
+    double cpu_before, cpu_after;
 
     for (size_t i = b->opt.idle; i < b->nconns; i++)
         conn_connect(b, &b->conns[i]);
     rss_before = rss_kib(b->opt.pid);
     b->rss_peak = rss_before;
+    cpu_before = cpu_us(b->opt.pid);
     t0 = now_ns();
     for (size_t i = b->opt.idle; i < b->nconns; i++) {
         start_request(b, &b->conns[i]);
@@ -514,7 +553,9 @@ static void measure(struct bench *b, unsigned long rss_start, unsigned long rss_
     if (b->opt.rounds == 0)
         deadline = t0 + (long long)(b->opt.seconds * 1e9);
     run(b, deadline, true);
-    print_results(b, (double)(now_ns() - t0) / 1e9, rss_start, rss_idle, rss_before);
+    cpu_after = cpu_us(b->opt.pid);
+    print_results(b, (double)(now_ns() - t0) / 1e9, rss_start, rss_idle, rss_before,
+                  cpu_before >= 0 && cpu_after >= 0 ? cpu_after - cpu_before : -1);
 }
 
 /* --until-closed: say the idle connections are open, wait until the server closes them. */
