@@ -286,14 +286,15 @@ stop_within() {
         fail "the server took $elapsed ms to stop (at most $(($1 * KIT_SLOW)) ms allowed)"
 }
 
-# sigterm_while_busy - one client streams, sending and reading without a pause, while 8
+# sigterm_while_busy - one client streams, sending and reading without a pause, while 16
 # others connect, echo a line and close, over and over; SIGTERM lands in the middle and the
-# server must exit 0 within 1 s. The stop signals are let in only inside a wait (sig.h), and
-# ppoll() or pselect() lets a pending signal in only when it would sleep: a socket that is
-# always ready (the listener in a storm of connections, a streaming client's socket) never
-# lets it sleep, and a server that relied on that alone would ignore the stop for as long as
-# its clients kept it busy. A ThreadSanitizer build did, for seconds; a fast build rarely
-# falls behind far enough, a slow one (TSan, valgrind) does.
+# server must exit 0 within 1 s. The stop signals are let in only inside a wait (sig.h): a
+# wait that let a pending signal in only when it was about to sleep (ppoll() does so, and
+# pselect()) would miss it as long as the socket it watches is always ready (the listener in
+# a storm of connections, a streaming client's socket). A ThreadSanitizer build of the
+# threaded server did, for seconds: a fast build rarely falls behind far enough, a slow one
+# (TSan, valgrind) does. The kit's wait now unblocks the signals before it polls, which
+# delivers a pending one at once.
 sigterm_while_busy() {
     local out=$BATS_TEST_TMPDIR/busy.out pid
     echo_start
@@ -358,6 +359,8 @@ print("done")
 # accept (the connection stays queued: the call was never made). The server must log the
 # error and go on: CLIENTS (three clients, one after another) are served, and SIGTERM ends
 # it with exit 0. strace injects into accept and accept4: a server calls one or the other.
+# (The echo servers run lib/echo_server_tests.bash's check instead, with an LD_PRELOAD shim;
+# strace works for sanitizer builds too, which cannot take a preloaded library.)
 accept_error_is_one_clients() {
     local prog=$1 clients=$2 server status=0
     command -v strace >/dev/null 2>&1 || skip "strace not installed (apt-get install strace)"
@@ -372,27 +375,7 @@ accept_error_is_one_clients() {
     wait_exit "$SERVER_PID" 5 || status=$? # strace exits with its tracee's status
     assert_equal "$status" 0
     run cat "$SERVER_ERR"
-    assert_output "$prog: accept: Protocol error"
-}
-
-# echo_three_served - three clients, one after another, each get their line back.
-echo_three_served() {
-    run timeout "$(tmo 10)" python3 -c '
-import socket, sys
-for i in range(3):
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=float(sys.argv[2]))
-    s.sendall(b"client %d\n" % i)
-    got = b""
-    while not got.endswith(b"\n"):
-        chunk = s.recv(100)
-        if not chunk:
-            break
-        got += chunk
-    s.close()
-    print(got.decode(), end="")
-' "$SERVER_PORT" "$(tmo 5)" 3>&-
-    assert_success
-    assert_output $'client 0\nclient 1\nclient 2'
+    assert_output "$prog: accept: Protocol error: skipping that connection"
 }
 
 # ---- echo-fork-server: every check an echo server passes -----------------------------------
@@ -489,15 +472,8 @@ for s in socks:
     assert_output --regexp '^[1-9][0-9]*$'
 }
 
-@test "echo-fork-server: SIGTERM while a client streams and others keep connecting exits 0 within 1 s" {
-    # valgrind 3.19 sometimes restarts a ppoll() that a handled signal interrupted, passing its
-    # own copy of the signal mask, and reports "ppoll(sigmask) points to unaddressable byte(s)"
-    # (a ten-line C program shows it: a few in a hundred interrupted calls); a storm of
-    # children ending sends SIGCHLD into the parent's waits thousands of times.
-    [ -z "$VALGRIND" ] || skip "valgrind 3.19 mishandles ppoll() interrupted by SIGCHLD storms"
-    fork_server sigterm_while_busy
-}
-@test "echo-fork-server: an accept() error that concerns one client is logged, and the server goes on" { accept_error_is_one_clients echo-fork-server echo_three_served; }
+@test "echo-fork-server: SIGTERM while a client streams and others keep connecting exits 0 within 1 s" { fork_server sigterm_while_busy; }
+@test "echo-fork-server: an accept() error of one client (EPROTO) is logged, the next are served" { fork_server echo_test_accept_error_skipped; }
 
 @test "echo-fork-server: -h prints usage, bad usage exits 2" {
     local usage='usage: echo-fork-server [-b ADDR] [--max-clients N] [-q] PORT'
@@ -553,7 +529,7 @@ print("100 clients gone: %+d mappings" % (mappings() - idle) if mappings() > idl
 }
 
 @test "echo-multi-server: SIGTERM while a client streams and others keep connecting exits 0 within 1 s" { sigterm_while_busy; }
-@test "echo-multi-server: an accept() error that concerns one client is logged, and the server goes on" { accept_error_is_one_clients echo-multi-server echo_three_served; }
+@test "echo-multi-server: an accept() error of one client (EPROTO) is logged, the next are served" { echo_test_accept_error_skipped; }
 
 # kk_three_greeted - three clients, one after another, are greeted.
 kk_three_greeted() {

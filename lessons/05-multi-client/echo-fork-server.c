@@ -8,7 +8,7 @@
  *
  * parent: listen -> loop { accept; fork; close the client's socket } -> SIGTERM
  *         -> close the listener -> SIGTERM to every child -> wait for each -> exit 0
- * child:  close the listener -> echo until EOF -> close the socket -> exit 0
+ * child:  close the listener -> echo until EOF or a stop -> close the socket -> exit 0
  *
  * Portable POSIX: fork, waitpid, sigaction and sigprocmask work alike on Linux, macOS and
  * the BSDs.
@@ -112,54 +112,19 @@ static void mask_sigchld(int how)
 
 /* ---- a child: one client ----------------------------------------------------------------- */
 
-static _Atomic int client_fd = -1; /* the child's socket, for its stop handler */
-static _Atomic int stop_asked;     /* a child's stop: its socket is shut down already */
-
-/* In a child, SIGINT or SIGTERM shuts the client's socket down, as the threaded server's stop
- * does for each thread: a read then returns EOF at once, a write fails with EPIPE, and the
- * conversation ends. shutdown() may be called from a handler and, unlike a flag checked
- * before each wait, it cannot be missed: the socket remembers it. */
-static void shut_client_down(int signo)
-{
-    int saved_errno = errno;
-
-    (void)signo;
-    stop_asked = 1;
-    (void)shutdown(client_fd, SHUT_RDWR);
-    errno = saved_errno;
-}
-
-/* The child's own stop handling, then the stop signals let in: one sent since fork() (still
- * pending, blocked as in the parent) is delivered now, to the new handler. */
-static void shut_down_on_stop(int fd)
-{
-    struct sigaction sa = {0};
-    sigset_t stop_set;
-
-    client_fd = fd;
-    sa.sa_handler = shut_client_down;
-    sigemptyset(&sa.sa_mask);
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGTERM);
-    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
-        sigprocmask(SIG_UNBLOCK, &stop_set, NULL) < 0)
-        die("signals:");
-}
-
-/* The child: serve one client, then exit. exit(), not _exit(): the parent flushed stdout
- * before its first fork, so the child has no copied stdio buffer to write out twice. */
+/* The child: serve one client, then exit. It keeps the stop handling it inherits (sig.h):
+ * SIGINT or SIGTERM, from its parent's stop or a Ctrl-C, makes its next wait return EINTR, and
+ * the conversation ends. exit(), not _exit(): the parent flushed stdout before its first fork,
+ * so the child has no copied stdio buffer to write out twice, and exit() runs the handlers
+ * that close common/'s descriptors (sig.c's pipe). */
 static _Noreturn void serve_child(const struct multi_options *opt, int listen_fd, int fd,
                                   const char *peer)
 {
     close(listen_fd); /* the parent's: a child holding it would keep the port open */
-    shut_down_on_stop(fd);
-    if (echo_serve(fd) == 0) {
-        if (!stop_asked)
-            net_linger(fd, NET_LINGER_MS); /* the last echo must arrive before we close */
-    } else {
-        echo_report(peer, errno);
-    }
+    if (echo_serve(fd) == 0)
+        net_linger(fd, NET_LINGER_MS); /* the last echo must arrive before we close */
+    else
+        echo_report(peer, errno); /* nothing for a stop (EINTR) or a client that vanished */
     close(fd);
     multi_log(opt, "closed", peer, "");
     exit(EXIT_SUCCESS);

@@ -79,17 +79,6 @@ void multi_log(const struct multi_options *opt, const char *event, const char *p
 
 /* ---- the accept loop's errors ---------------------------------------------------------- */
 
-/* True once a stop is requested, also while its signal is still pending. The stop signals
- * are let in only inside a wait (sig.h), and the kernel delivers a pending signal from
- * ppoll() or pselect() only when the call would sleep. While clients keep arriving, the
- * listening socket is always ready, no wait ever sleeps, and a SIGTERM would stay pending
- * for as long as they come (a slow ThreadSanitizer build ignored it for seconds). A wait on
- * nothing with no time to spare would sleep, so it lets a pending stop in. */
-static bool stop_arrived(void)
-{
-    return sig_wait_fd(-1, 0, 0) < 0 && errno == EINTR;
-}
-
 int multi_accept(int listen_fd, struct sockaddr_storage *peer)
 {
     static bool shortage_told; /* said once: a log line per pause would flood stderr */
@@ -98,15 +87,13 @@ int multi_accept(int listen_fd, struct sockaddr_storage *peer)
     for (;;) {
         int fd;
 
-        if (stop_arrived())
-            return -1;
         fd = net_accept(listen_fd, peer, err, sizeof err);
         if (fd >= 0)
             return fd;
         if (errno == EINTR)
             return -1; /* SIGINT or SIGTERM */
         if (net_accept_failed_one(errno)) {
-            diag_warn("%s", err); /* that client's loss, not the server's: on to the next */
+            diag_warn("%s: skipping that connection", err); /* that client failed, not us */
         } else if (net_accept_can_retry(errno)) {
             if (!shortage_told)
                 diag_warn("%s: trying again every %d ms", err, NET_ACCEPT_RETRY_MS);

@@ -65,7 +65,7 @@ echo
 
 # ---- 2. a process per client -----------------------------------------------------------
 
-traced clone,clone3,accept,accept4,close,read,sendto,shutdown,kill,wait4 echo-fork-server
+traced clone,clone3,accept,accept4,close,pipe,pipe2,read,sendto,shutdown,kill,wait4 echo-fork-server
 echo "  (a client that says hello and leaves, one that stays, then SIGTERM)"
 echo hello | timeout 5 "$ECHO_CLIENT" 127.0.0.1 "$port" >/dev/null
 sleep 0.3 # its child ends, and the parent reaps it
