@@ -98,8 +98,8 @@ yours:
 YOURS_USE = $(foreach p,$(PROGRAMS),$(if $(wildcard yours/$(p)),$(p)=$(CURDIR)/yours/$(p)))
 
 test-yours: yours
-	@$(MAKE) --no-print-directory -C $(KIT_ROOT) test LESSON=$(NUMBER) KIT_PRETTY=1 \
-	    USE='$(YOURS_USE)'
+	@$(MAKE) --no-print-directory -s -C $(KIT_ROOT) deps-test all
+	@cd $(KIT_ROOT) && KIT_PRETTY=1 LESSON=$(NUMBER) USE='$(YOURS_USE)' tests/run
 
 # make bug NAME: this lesson's classic fault NAME (tests/mutants/NN-NAME.patch) planted in a
 # copy, built into bugs/NAME/, and the tests run against it; make bug alone lists them.

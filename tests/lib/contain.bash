@@ -103,6 +103,9 @@ kit_kill_test_processes() {
 kit_release() {
     local dir=${KIT_TEST_CGROUP:-} n=0 pid
     local -a pids
+    # Only the test's own process ends the test's processes: a subshell of the test that is
+    # signalled just after its fork may run the test's EXIT trap (and teardown) itself.
+    [ "$BASHPID" = "${KIT_TEST_PID:-$BASHPID}" ] || return 0
     if [ -n "${KIT_WATCHDOG_PID:-}" ]; then
         kill -KILL "$KIT_WATCHDOG_PID" 2>/dev/null
         wait "$KIT_WATCHDOG_PID" 2>/dev/null || true
