@@ -3,7 +3,7 @@
 #   make            build every lesson        make demo     the narrated tour
 #   make test       the whole bats suite      make check    the suite under valgrind
 #   make test LESSON=03   one lesson's tests  make deps     install what the tests need
-#   make sanitize / tsan / lint / fuzz / bench   the quality gates and the benchmark
+#   make sanitize / tsan / lint / fuzz / portable / bench   the quality gates and the benchmark
 
 LESSON_DIRS := $(patsubst %/Makefile,%,$(sort $(wildcard lessons/[0-9][0-9]-*/Makefile)))
 LESSON      ?=
@@ -13,7 +13,7 @@ USE         ?=
 export LESSON USE
 
 .PHONY: all lib testprogs demo test check deps deps-test deps-gates clean sanitize tsan lint fuzz bench \
-        mutants progress starters \
+        mutants progress starters portable \
         $(LESSON_DIRS)
 
 TESTPROG_DIR := $(wildcard tests/common/Makefile)
@@ -109,6 +109,12 @@ lint: deps-gates
 .PHONY: diagrams
 diagrams:
 	@tests/gates/diagrams render $(if $(FORCE),--force)
+
+# common/ and lessons 01-05 use only what Linux, macOS and the BSDs share: no _GNU_SOURCE,
+# a build with -std=c17 -D_POSIX_C_SOURCE=200809L (into build/portable/), and nm finding no
+# Linux-only symbol (accept4, ppoll, epoll_*, signalfd, pipe2 ...) in their programs.
+portable: all
+	@tests/gates/portable
 
 FUZZ_SECONDS ?= 60
 fuzz: deps-gates

@@ -52,8 +52,9 @@ $(OBJ)%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 else
 # The learner's build: each source from yours/ when it is there, else the lesson's own
-# (the files the starter leaves whole); headers from yours/ first too.
-CPPFLAGS := -Iyours $(CPPFLAGS)
+# (the files the starter leaves whole); headers from yours/ first too, then the lesson's
+# (a source in yours/ includes the lesson's headers that the starter does not copy).
+CPPFLAGS := -Iyours -I. $(CPPFLAGS)
 ALL_SRCS := $(sort $(foreach p,$(PROGRAMS),$($(subst -,_,$(p))_SRCS)))
 define yours_object
 $(OBJ)$(1:.c=.o): $(if $(wildcard yours/$(1)),yours/$(1),$(1))
@@ -97,8 +98,8 @@ yours:
 YOURS_USE = $(foreach p,$(PROGRAMS),$(if $(wildcard yours/$(p)),$(p)=$(CURDIR)/yours/$(p)))
 
 test-yours: yours
-	@$(MAKE) --no-print-directory -C $(KIT_ROOT) test LESSON=$(NUMBER) KIT_PRETTY=1 \
-	    USE='$(YOURS_USE)'
+	@$(MAKE) --no-print-directory -s -C $(KIT_ROOT) deps-test all
+	@cd $(KIT_ROOT) && KIT_PRETTY=1 LESSON=$(NUMBER) USE='$(YOURS_USE)' tests/run
 
 # make bug NAME: this lesson's classic fault NAME (tests/mutants/NN-NAME.patch) planted in a
 # copy, built into bugs/NAME/, and the tests run against it; make bug alone lists them.
@@ -114,5 +115,5 @@ bug: all
 clean:
 	rm -f $(PROGRAMS)
 	rm -rf bugs $(BUILD)/$(LESSON) $(KIT_ROOT)/build/asan/$(LESSON) $(KIT_ROOT)/build/tsan/$(LESSON) \
-	    $(KIT_ROOT)/build/yours/$(LESSON)
+	    $(KIT_ROOT)/build/yours/$(LESSON) $(KIT_ROOT)/build/portable/$(LESSON)
 	$(if $(wildcard yours),@echo "(yours/ is your work: make clean leaves it alone)")

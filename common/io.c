@@ -9,10 +9,19 @@
 #include "io.h"
 #include "sig.h"
 
+/* MSG_NOSIGNAL (POSIX 2008: Linux, the BSDs, recent macOS) keeps send() from raising
+ * SIGPIPE. Where a system lacks it, net.c has set SO_NOSIGPIPE on every socket instead, and
+ * sig_setup_stop() ignores SIGPIPE anyway. */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+
 /* ---- whole writes and stop-aware reads ----------------------------------- */
 
 /* One write attempt: send() never raises SIGPIPE and never blocks; a descriptor that is no
- * socket (a pipe, a terminal) falls back to write(). */
+ * socket (a pipe, a terminal) falls back to write(). MSG_DONTWAIT is no POSIX 2008 name,
+ * though every system has it: macOS and the BSDs show it beside _POSIX_C_SOURCE only with a
+ * macro of their own, which common/flags.mk adds. */
 static ssize_t write_once(int fd, const char *p, size_t len, int *is_socket)
 {
     if (*is_socket) {

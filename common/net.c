@@ -1,7 +1,13 @@
-/* net.c - resolve, connect, listen, accept, and print endpoints. */
-#define _GNU_SOURCE /* accept4, SOCK_CLOEXEC */
+/* net.c - resolve, connect, listen, accept, and print endpoints.
+ *
+ * Only calls that Linux, macOS and the BSDs all have: accept() then fcntl(FD_CLOEXEC),
+ * where Linux alone could say accept4(..., SOCK_CLOEXEC); socket() then the same fcntl,
+ * since macOS has no SOCK_CLOEXEC. Lesson 02's README walks through net_connect, lesson
+ * 03's through net_listen and net_accept.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,7 +20,7 @@
 #include "net.h"
 #include "sig.h"
 
-/* ---- ports and addresses ---------------------------------------------- */
+/* ---- ports and addresses -------------------------------------------------------------- */
 
 int net_parse_port(const char *text, uint16_t *port)
 {
@@ -90,7 +96,79 @@ uint16_t net_local_port(int fd)
     return 0;
 }
 
-/* ---- connecting --------------------------------------------------------- */
+/* ---- new sockets ---------------------------------------------------------------------- */
+
+/* close() that leaves errno as it was, for the error paths. */
+static void close_keeping_errno(int fd)
+{
+    int saved_errno = errno;
+
+    close(fd);
+    errno = saved_errno;
+}
+
+/* What every socket the kit makes gets, from socket() or from accept():
+ * - close-on-exec, so that a program this process may start never inherits a connection
+ *   (Linux could set it inside socket() and accept4(); macOS cannot, so one fcntl for all);
+ * - SO_NOSIGPIPE where the system has it (macOS, the BSDs): a write to a peer that is gone
+ *   fails with EPIPE instead of raising SIGPIPE, even without MSG_NOSIGNAL (see io.c).
+ * Returns 0, or -1 with errno set. */
+static int prepare_socket(int fd)
+{
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -1;
+#ifdef SO_NOSIGPIPE
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on) < 0)
+        return -1;
+#endif
+    return 0;
+}
+
+/* A new socket of the family and type getaddrinfo gave in ai, prepared. Returns the fd, or
+ * -1 with errno set. */
+static int open_socket(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+
+    if (fd < 0)
+        return -1;
+    if (prepare_socket(fd) < 0) {
+        close_keeping_errno(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- connecting ----------------------------------------------------------------------- */
+
+/* connect() fd to ai, stop-aware. A blocking connect() to a host that does not answer
+ * sleeps while the kernel resends the SYN (two minutes on Linux), deaf to SIGTERM (sig.h).
+ * So: make the socket non-blocking, start the handshake (EINPROGRESS), wait with
+ * sig_wait_fd() until the socket is writable, which it becomes when the handshake has ended
+ * either way, then read the outcome from SO_ERROR. The socket is blocking again after.
+ * Returns 0, or -1 with errno set (EINTR: a stop was requested). */
+static int connect_stop_aware(int fd, const struct addrinfo *ai)
+{
+    int flags = fcntl(fd, F_GETFL), so_error = 0;
+    socklen_t len = sizeof so_error;
+
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -1;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        if (errno != EINPROGRESS && errno != EINTR) /* EINTR: it goes on all the same */
+            return -1;
+        if (sig_wait_fd(fd, POLLOUT, -1) < 0)
+            return -1;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) < 0)
+            return -1;
+        if (so_error != 0) {
+            errno = so_error; /* ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH ... */
+            return -1;
+        }
+    }
+    return fcntl(fd, F_SETFL, flags) < 0 ? -1 : 0;
+}
 
 int net_connect(const char *host, const char *port, char *err, size_t errlen)
 {
@@ -107,50 +185,54 @@ int net_connect(const char *host, const char *port, char *err, size_t errlen)
     }
     /* Try each address in the order the resolver prefers; keep the first that answers. */
     for (ai = list; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        fd = open_socket(ai);
         if (fd < 0) {
             saved_errno = errno;
             continue;
         }
-        while ((rc = connect(fd, ai->ai_addr, ai->ai_addrlen)) < 0 && errno == EINTR)
-            ;
-        if (rc == 0)
-            break;
+        if (connect_stop_aware(fd, ai) == 0)
+            break; /* connected */
         saved_errno = errno;
         close(fd);
         fd = -1;
+        if (saved_errno == EINTR)
+            break; /* a stop was requested: no other address either */
     }
     freeaddrinfo(list);
-    if (fd < 0)
+    if (fd < 0) {
         snprintf(err, errlen, "cannot connect to %s port %s: %s", host, port,
                  strerror(saved_errno));
+        errno = saved_errno;
+    }
     return fd;
 }
 
-/* ---- listening and accepting --------------------------------------------- */
+/* ---- listening ------------------------------------------------------------------------ */
 
-/* One socket bound and listening on ai, or -1 with errno set. */
+/* One socket bound to ai's address and listening, or -1 with errno set. */
 static int listen_on(const struct addrinfo *ai, int backlog)
 {
-    int fd, on = 1, off = 0, saved_errno;
+    int fd, on = 1, off = 0;
 
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    fd = open_socket(ai);
     if (fd < 0)
         return -1;
     /* Bind again at once after a restart, even while old connections sit in TIME_WAIT. */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
         goto fail;
-    /* "::" should take IPv4 clients too; Linux's default depends on a sysctl, so say it. */
+    /* "::" should take IPv4 clients too; the default differs between systems, so say it. */
     if (ai->ai_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0)
         goto fail;
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0)
+    /* The address and port this socket answers on (port 0: the kernel picks a free one). */
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        goto fail;
+    /* From now on the kernel completes handshakes and queues them, up to backlog. */
+    if (listen(fd, backlog) < 0)
         goto fail;
     return fd;
 fail:
-    saved_errno = errno;
-    close(fd);
-    errno = saved_errno;
+    close_keeping_errno(fd);
     return -1;
 }
 
@@ -159,15 +241,16 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
     struct addrinfo hints = {0}, *list, *ai;
     int rc, fd = -1, saved_errno = 0;
 
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
+    hints.ai_family = AF_UNSPEC;     /* "::1" gives IPv6, "127.0.0.1" IPv4, a name either */
+    hints.ai_socktype = SOCK_STREAM; /* TCP */
+    hints.ai_flags = AI_PASSIVE;     /* to bind to: a NULL addr would mean "any address" */
     rc = getaddrinfo(addr, port, &hints, &list);
     if (rc != 0) {
         snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port,
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return -1;
     }
+    /* The first address we can listen on wins; the error kept is the last one's. */
     for (ai = list; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = listen_on(ai, backlog);
         if (fd < 0)
@@ -177,6 +260,63 @@ int net_listen(const char *addr, const char *port, int backlog, char *err, size_
     if (fd < 0)
         snprintf(err, errlen, "cannot listen on %s port %s: %s", addr, port, strerror(saved_errno));
     return fd;
+}
+
+/* ---- accepting and closing ------------------------------------------------------------ */
+
+int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd;
+
+        if (sig_wait_fd(listen_fd, POLLIN, -1) < 0) /* stop-aware: see sig.h */
+            break;
+        fd = accept(listen_fd, (struct sockaddr *)&ss, &len);
+        if (fd < 0) {
+            /* A client that gave up before we took it is not our failure: wait for the next. */
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            break;
+        }
+        if (prepare_socket(fd) < 0) {
+            close_keeping_errno(fd);
+            break;
+        }
+        if (peer != NULL)
+            *peer = ss;
+        return fd;
+    }
+    snprintf(err, errlen, "accept: %s", strerror(errno));
+    return -1;
+}
+
+bool net_accept_failed_one(int err)
+{
+    switch (err) {
+    case EPROTO:
+    case ENOPROTOOPT:
+#ifdef EHOSTDOWN /* not in POSIX, though Linux, macOS and the BSDs have it */
+    case EHOSTDOWN:
+#endif
+#ifdef ENONET /* Linux only */
+    case ENONET:
+#endif
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case EPERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool net_accept_can_retry(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
 
 void net_linger(int fd, int limit_ms)
@@ -202,52 +342,4 @@ void net_linger(int fd, int limit_ms)
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             return; /* reset: the peer is gone already */
     }
-}
-
-bool net_accept_failed_one(int err)
-{
-    switch (err) {
-    case EPROTO:
-    case ENOPROTOOPT:
-    case EHOSTDOWN:
-#ifdef ENONET /* Linux only */
-    case ENONET:
-#endif
-    case EHOSTUNREACH:
-    case EOPNOTSUPP:
-    case ENETUNREACH:
-    case ENETDOWN:
-    case EPERM:
-        return true;
-    default:
-        return false;
-    }
-}
-
-bool net_accept_can_retry(int err)
-{
-    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
-int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
-    for (;;) {
-        if (sig_wait_fd(listen_fd, POLLIN, -1) < 0)
-            break;
-        int fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
-        if (fd >= 0) {
-            if (peer != NULL)
-                *peer = ss;
-            return fd;
-        }
-        /* A client that gave up before we accepted it is not our failure: wait for the next. */
-        if (errno != EINTR && errno != ECONNABORTED)
-            break;
-        len = sizeof ss;
-    }
-    snprintf(err, errlen, "accept: %s", strerror(errno));
-    return -1;
 }

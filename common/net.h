@@ -20,18 +20,20 @@ enum { NET_ENDPOINT_LEN = 64, NET_ERR_LEN = 256 };
 int net_parse_port(const char *text, uint16_t *port);
 
 /* net_connect - connect a TCP socket to host:port, trying every address getaddrinfo returns
- * in order. Returns the connected fd, or -1 with err set ("cannot connect to HOST port
- * PORT: reason" or "cannot resolve HOST port PORT: reason"). */
+ * in order; stop-aware (sig.h) while the handshake lasts. Returns the connected, blocking fd,
+ * or -1 with err set ("cannot connect to HOST port PORT: reason" or "cannot resolve HOST port
+ * PORT: reason") and errno set (EINTR when a stop was requested). */
 int net_connect(const char *host, const char *port, char *err, size_t errlen);
 
-/* net_listen - listening TCP socket on addr:port with SO_REUSEADDR and the given backlog;
- * addr "::" is dual-stack (IPV6_V6ONLY off). Returns fd, or -1 with err set
+/* net_listen - listening TCP socket on addr:port, close-on-exec, with SO_REUSEADDR and the
+ * given backlog; addr "::" is dual-stack (IPV6_V6ONLY off). Returns fd, or -1 with err set
  * ("cannot listen on ADDR port PORT: reason"). */
 int net_listen(const char *addr, const char *port, int backlog, char *err, size_t errlen);
 
 /* net_accept - on a blocking listening socket, wait (stop-aware, see sig.h) and accept one
- * connection; fills peer when not NULL. Returns the new fd, or -1 with errno set (EINTR:
- * stop requested; EMFILE: out of descriptors) and err set. Event loops call accept4. */
+ * connection, close-on-exec; fills peer when not NULL. Returns the new fd, or -1 with errno
+ * set (EINTR: stop requested; EMFILE: out of descriptors) and err set ("accept: reason").
+ * Event loops call accept() themselves, on a non-blocking listener. */
 int net_accept(int listen_fd, struct sockaddr_storage *peer, char *err, size_t errlen);
 
 /* net_accept_failed_one - true for the accept() errors that concern only the connection

@@ -3,6 +3,8 @@
 #   lines-split      the line splitter (io_lines) and reader (io_read_line)
 #   write-all-check  io_write_all against a tiny send buffer and a slow reader
 #   port-parse       net_parse_port
+#   net-check        net_listen, net_connect (stop-aware), net_accept: flags and errors
+#   stop-check       sig_setup_stop and sig_wait_fd with threads and across fork()
 # lines-split prints "line LEN [TEXT]" per line and "last LEN [TEXT]" for an unterminated
 # last line, bytes outside 0x20..0x7e as \xHH; a line over --max exits 3.
 
@@ -329,4 +331,178 @@ seconds_bad() {
     for text in 0 0.0 3601 3600.5 -1 +1 ' 1' '1 ' 1e3 0x10 inf nan .5 5. 1.2.3 ''; do
         seconds_bad "$text" 3600
     done
+}
+
+# ---- net_listen, net_connect, net_accept -------------------------------------------------------
+
+# need_linux WHAT - skip, saying so, where this is not Linux (the kit's own code runs on macOS and
+# the BSDs too, but these tests look at it through /proc, ss and strace).
+need_linux() {
+    [ "$(uname -s)" = Linux ] || skip "needs Linux: $1"
+}
+
+@test "net_listen, net_connect, net_accept: every socket is close-on-exec and blocking" {
+    run --separate-stderr timeout "$(tmo 5)" net-check accept
+    assert_success
+    assert_output $'listening: blocking, close-on-exec\nconnected: blocking, close-on-exec\naccepted: blocking, close-on-exec'
+}
+
+@test "net_connect: a refused port is one line naming host, port and reason" {
+    local port
+    port=$(free_port)
+    run --separate-stderr timeout "$(tmo 5)" net-check connect 127.0.0.1 "$port"
+    assert_failure 1
+    assert_output ''
+    [ "$stderr" = "net-check: cannot connect to 127.0.0.1 port $port: Connection refused" ]
+}
+
+@test "net_connect: a name that does not resolve is one line too" {
+    run --separate-stderr timeout "$(tmo 10)" net-check connect no-such-host.invalid 80
+    assert_failure 1
+    [[ $stderr == "net-check: cannot resolve no-such-host.invalid port 80: "?* ]]
+}
+
+# start_listener [SCRIPT] - a python3 server on 127.0.0.1 port 0 that never accepts: it runs
+# SCRIPT (python, with the listening socket s), prints "listening on 127.0.0.1:PORT" and
+# exits 0 on SIGTERM.
+start_listener() {
+    start_server python3 -c '
+import signal, socket, sys
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(int(sys.argv[2]))
+exec(sys.argv[1])
+print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+signal.pause()
+' "${1:-pass}" "${2:-16}"
+}
+
+@test "net_connect: tries every address in order: localhost as ::1 first, then 127.0.0.1" {
+    need_ipv6_localhost
+    start_listener
+    run --separate-stderr as_ipv6_localhost timeout "$(tmo 5)" net-check connect localhost "$SERVER_PORT"
+    assert_success
+    assert_output 'connected: blocking, close-on-exec'
+    stop_server
+}
+
+# The listener's queue (backlog 0) is full: the kernel drops further SYNs, and a connect()
+# waits for the handshake while they are sent again (1 s, 3 s, 7 s, ... later). A blocking
+# connect() would sleep through SIGTERM there, the stop signals being blocked (sig.h).
+@test "net_connect: SIGTERM while the handshake waits on a full backlog ends it at once" {
+    local out=$BATS_TEST_TMPDIR/connect.out err=$BATS_TEST_TMPDIR/connect.err pid n=0 status=0
+    need_linux "ss -p shows when the SYN is out"
+    start_listener '
+import select
+held = []
+while True:  # fill the queue: stop at the first connection the kernel leaves unanswered
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(s.getsockname())
+    held.append(c)
+    if not select.select([], [c], [], 0.3)[1]:
+        break
+' 0
+    net-check connect 127.0.0.1 "$SERVER_PORT" >"$out" 2>"$err" 3>&- &
+    pid=$!
+    # Bounded wait until its SYN is out: ss lists its socket as SYN-SENT.
+    until ss -Htnp state syn-sent "( dport = :$SERVER_PORT )" | grep -q "pid=$pid,"; do
+        [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || fail "net-check never sent its SYN"
+        sleep 0.05
+    done
+    kill -TERM "$pid"
+    wait_exit "$pid" 1 || status=$?
+    assert_equal "$status" 1
+    assert_equal "$(cat "$err")" "net-check: cannot connect to 127.0.0.1 port $SERVER_PORT: Interrupted system call"
+    assert_equal "$(cat "$out")" ""
+    stop_server
+}
+
+# ---- sig_setup_stop and sig_wait_fd ------------------------------------------------------------
+
+# tasks_sleeping PID COUNT - true once PID has COUNT threads, all asleep (state S).
+tasks_sleeping() {
+    local states
+    states=$(cat /proc/"$1"/task/*/stat 2>/dev/null | sed 's/^.*) \(.\).*/\1/' | tr -d '\n')
+    [ "$states" = "$(printf "%${2}s" | tr ' ' S)" ]
+}
+
+@test "sig_wait_fd: a stop wakes every thread waiting in it, not only the one signalled" {
+    local out=$BATS_TEST_TMPDIR/threads.out pid n=0 status=0
+    need_linux "/proc/PID/task shows when every thread sleeps"
+    stop-check threads 8 >"$out" 3>&- &
+    pid=$!
+    until [ -s "$out" ] && tasks_sleeping "$pid" 9; do
+        [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || fail "the 9 threads never all slept"
+        sleep 0.05
+    done
+    kill -TERM "$pid"
+    wait_exit "$pid" 2 || status=$?
+    assert_equal "$status" 0
+    assert_equal "$(cat "$out")" $'waiting: 9 threads\nwoken: 9 of 9 waits ended with EINTR'
+}
+
+# The race of common/sig.h: a stop handled after the stop signals are let in and before
+# poll() starts. strace holds the unblocking rt_sigprocmask for a second (inject=...
+# delay_exit), the SIGTERM arrives meanwhile and is handled as the call returns; the byte
+# its handler wrote must then end the poll() at once. With a flag alone, poll would sleep.
+@test "sig_wait_fd: a stop handled between unblocking and poll() still ends the wait" {
+    [ -z "$VALGRIND$KIT_VARIANT" ] || skip "strace, valgrind and the sanitizers do not mix"
+    need_linux "strace holds the system call open"
+    local log=$BATS_TEST_TMPDIR/strace.log out=$BATS_TEST_TMPDIR/race.out tracer pid n=0
+    local status=0
+    # rt_sigprocmask calls: 1 blocks in sig_setup_stop, 2 unblocks for the first wait.
+    strace -o "$log" -e trace=rt_sigprocmask,poll,write \
+        -e inject=rt_sigprocmask:delay_exit=1000000:when=2 \
+        "$(command -v stop-check)" threads 0 >"$out" 3>&- &
+    tracer=$!
+    until [ -s "$out" ] && pid=$(cat /proc/"$tracer"/task/"$tracer"/children 2>/dev/null) &&
+        [ -n "$pid" ]; do
+        [ $((n += 1)) -le 100 ] || fail "stop-check never started"
+        sleep 0.05
+    done
+    kill -TERM "$pid"
+    wait_exit "$tracer" 5 || status=$?
+    assert_equal "$status" 0
+    assert_equal "$(cat "$out")" $'waiting: 1 threads\nwoken: 1 of 1 waits ended with EINTR'
+    # In this order: the delayed unblock, the signal, its byte, a poll that returns at once.
+    run grep -A3 'DELAYED' "$log"
+    assert_line --index 0 --regexp '^rt_sigprocmask\(SIG_SETMASK, \[\], .*\(DELAYED\)$'
+    assert_line --index 1 --regexp '^--- SIGTERM '
+    assert_line --index 2 --regexp '^write\([0-9]+, "s", 1\) += 1$'
+    assert_line --index 3 --regexp '^poll\(.*\) = 1 \(\[\{fd=[0-9]+, revents=POLLIN\}\]\)$'
+}
+
+# pipes_of PID - the pipes PID has open, one "pipe:[INODE]" a line, minus those this shell
+# has too (inherited from bats, not the program's own).
+pipes_of() {
+    comm -23 <(find /proc/"$1"/fd -type l -exec readlink {} + 2>/dev/null | grep '^pipe:' | sort -u) \
+        <(find /proc/"$BASHPID"/fd -type l -exec readlink {} + 2>/dev/null | grep '^pipe:' | sort -u)
+}
+
+@test "sig_wait_fd: after fork() each process has its own stop: a child's stops only the child" {
+    local out=$BATS_TEST_TMPDIR/fork.out pid child n=0 status=0
+    need_linux "/proc/PID/fd shows each process's pipes"
+    stop-check fork >"$out" 3>&- &
+    pid=$!
+    until [ "$(grep -c ' waiting$' "$out")" = 2 ]; do
+        [ $((n += 1)) -le $((100 * KIT_SLOW)) ] || fail "parent and child never both waited"
+        sleep 0.05
+    done
+    child=$(sed -n 's/^child \([0-9]*\) waiting$/\1/p' "$out")
+    # Each has a stop pipe, and none is shared.
+    [ -n "$(pipes_of "$pid")" ] && [ -n "$(pipes_of "$child")" ]
+    run comm -12 <(pipes_of "$pid") <(pipes_of "$child")
+    assert_output ''
+    kill -TERM "$child"
+    until grep -q '^parent: the child has ended$' "$out"; do
+        [ $((n += 1)) -le $((200 * KIT_SLOW)) ] || fail "the parent never saw the child end"
+        sleep 0.05
+    done
+    kill -0 "$pid" # the child's stop did not stop the parent
+    kill -TERM "$pid"
+    wait_exit "$pid" 2 || status=$?
+    assert_equal "$status" 0
+    assert_equal "$(sed 's/[0-9][0-9]*/N/' "$out" | sort)" $'child N waiting\nchild: stopped\nparent N waiting\nparent: stopped\nparent: the child has ended'
 }

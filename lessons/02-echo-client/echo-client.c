@@ -89,26 +89,17 @@ static int fail(struct client *c, const char *fmt, ...)
     return -1;
 }
 
-/* Send a line and the '\n' the server expects with one write: two small writes could leave
- * as two packets, the second held back until the first is acknowledged (Nagle's rule). */
-static int send_line(struct client *c, const char *line, size_t len)
+/* The message for a failed write to the server (errno says why). Returns -1. */
+static int write_failed(struct client *c)
 {
-    memcpy(c->out, line, len); /* len <= MAX_LINE: the reader refuses longer lines */
-    c->out[len] = '\n';
-    if (io_write_all(c->fd, c->out, len + 1) < 0)
-        return fail(c, "cannot write to %s port %s: %s", c->host, c->port, strerror(errno));
-    return 0;
+    return fail(c, "cannot write to %s port %s: %s", c->host, c->port, strerror(errno));
 }
 
-/* The next line from the server. Returns 1 with a line, 0 when the server has closed the
- * connection, -1 with c->err set. A silence longer than --timeout is a failure: before the
- * end of stdin the reply is late; after it, the server does not close. */
-static int read_reply(struct client *c, bool input_ended, char **line, size_t *len)
+/* The message for a failed read from the server (errno says why): a silence longer than
+ * --timeout is a late reply before the end of stdin, and after it a server that does not
+ * close. Returns -1. */
+static int read_failed(struct client *c, bool input_ended)
 {
-    int rc = io_read_line(&c->replies, line, len);
-
-    if (rc >= 0)
-        return rc;
     if (errno == ETIMEDOUT && !input_ended)
         return fail(c, "cannot read from %s port %s: no reply within %d s", c->host, c->port,
                     c->timeout_secs);
@@ -119,6 +110,36 @@ static int read_reply(struct client *c, bool input_ended, char **line, size_t *l
         return fail(c, "cannot read from %s port %s: reply longer than %d bytes", c->host, c->port,
                     MAX_LINE);
     return fail(c, "cannot read from %s port %s: %s", c->host, c->port, strerror(errno));
+}
+
+/* Connect to the server: every address the name has, in order, until one answers (the
+ * README's "net_connect, call by call"). Returns 0, or -1 with c->err set. */
+static int connect_to_server(struct client *c)
+{
+    c->fd = net_connect(c->host, c->port, c->err, sizeof c->err);
+    return c->fd < 0 ? -1 : 0;
+}
+
+/* Send a line and the '\n' the server expects with one write: two small writes could leave
+ * as two packets, the second held back until the first is acknowledged (Nagle's rule).
+ * io_write_all() sends until every byte has left: send() may take only part of them. */
+static int send_line(struct client *c, const char *line, size_t len)
+{
+    memcpy(c->out, line, len); /* len <= MAX_LINE: the reader refuses longer lines */
+    c->out[len] = '\n';
+    if (io_write_all(c->fd, c->out, len + 1) < 0)
+        return write_failed(c);
+    return 0;
+}
+
+/* The next line from the server, its ending (LF, CRLF or a lone CR) stripped. Returns 1
+ * with a line, 0 when the server has closed the connection, -1 with c->err set. With
+ * --timeout, a wait longer than that fails. */
+static int read_reply(struct client *c, bool input_ended, char **line, size_t *len)
+{
+    int rc = io_read_line(&c->replies, line, len);
+
+    return rc >= 0 ? rc : read_failed(c, input_ended);
 }
 
 /* Print a reply as the tutorial does: "echo: ", the line (it may hold NULs), '\n'; flushed,
@@ -182,8 +203,7 @@ int main(int argc, char **argv)
 
     diag_set_progname(argv[0]);
     parse_options(argc, argv, &c);
-    c.fd = net_connect(c.host, c.port, c.err, sizeof c.err);
-    if (c.fd < 0)
+    if (connect_to_server(&c) < 0)
         die("%s", c.err);
     io_reader_init(&c.in, STDIN_FILENO, MAX_LINE);
     io_reader_init(&c.replies, c.fd, MAX_LINE);

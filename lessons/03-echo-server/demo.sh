@@ -19,13 +19,14 @@ echo "\$ ./echo-server 0 &"
 cat "$out"
 echo
 # nc (a peer we did not write) is installed by "make deps"; the tour needs only cc and make.
-if command -v nc >/dev/null 2>&1; then
+# -N (half-close at the end of input) is OpenBSD netcat's, as Debian's nc is; macOS's lacks it.
+if command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -q -- '-N'; then
     printf '%s\n' "\$ printf 'hello\\nno newline here' | nc -N 127.0.0.1 $port"
-    printf 'hello\nno newline here' | timeout 5 nc -N 127.0.0.1 "$port"
+    printf 'hello\nno newline here' | kit_timeout 5 nc -N 127.0.0.1 "$port"
     echo
     echo
 else
-    echo "(nc is not installed: \"make deps\" installs it; skipping the nc client)"
+    echo "(no nc with -N here: \"make deps\" installs netcat-openbsd; skipping the nc client)"
     echo
 fi
 if [ -x ../02-echo-client/echo-client ]; then

@@ -135,7 +135,8 @@ static int serve_client(int fd, const struct sockaddr_storage *peer, const struc
 }
 
 /* Accept and serve clients one after the other until a stop is requested (or, with --once,
- * the first client left). Out of descriptors or memory: say so once, pause, try again.
+ * the first client left). A connection that failed before accept() took it (EPROTO ...):
+ * log it and take the next. Out of descriptors or memory: say so once, pause, try again.
  * Returns 0, or -1 with err set when accept fails for good. */
 static int serve_clients(int listen_fd, const struct options *opt, char *err, size_t errlen)
 {
@@ -147,6 +148,10 @@ static int serve_clients(int listen_fd, const struct options *opt, char *err, si
 
         if (fd < 0 && errno == EINTR)
             return 0; /* SIGINT or SIGTERM */
+        if (fd < 0 && net_accept_failed_one(errno)) {
+            diag_warn("%s: skipping that connection", err); /* that client failed, not us */
+            continue;
+        }
         if (fd < 0 && net_accept_can_retry(errno)) {
             if (!shortage_told)
                 diag_warn("%s: trying again every %d ms", err, NET_ACCEPT_RETRY_MS);

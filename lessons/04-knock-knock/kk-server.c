@@ -106,7 +106,7 @@ static void accept_loop(int listen_fd, const struct options *opt)
             if (errno == EINTR)
                 return; /* SIGINT or SIGTERM */
             if (net_accept_failed_one(errno)) {
-                diag_warn("%s", err); /* that client's network failed, not the server */
+                diag_warn("%s: skipping that connection", err); /* not the server: one client */
                 continue;
             }
             if (!net_accept_can_retry(errno))
@@ -114,7 +114,7 @@ static void accept_loop(int listen_fd, const struct options *opt)
             if (!shortage_told)
                 diag_warn("%s: trying again every %d ms", err, NET_ACCEPT_RETRY_MS);
             shortage_told = true;
-            /* a stop-aware pause: ppoll ignores fd -1 */
+            /* a stop-aware pause: poll() ignores fd -1, and a stop ends it */
             (void)sig_wait_fd(-1, 0, NET_ACCEPT_RETRY_MS);
             continue;
         }

@@ -89,21 +89,28 @@ static void raise_fd_limit(void)
 int event_server_main(int argc, char **argv, const struct ev_handlers *handlers)
 {
     struct options opt;
+
+    diag_set_progname(argv[0]);
+    parse_args(argc, argv, &opt);
+    return event_server_run(opt.addr, opt.port, handlers, &opt.loop);
+}
+
+int event_server_run(const char *addr, const char *port, const struct ev_handlers *handlers,
+                     const struct ev_options *loop_opt)
+{
     struct ev_loop *loop;
     char err[NET_ERR_LEN], endpoint[NET_ENDPOINT_LEN];
     int listen_fd, rc;
 
-    diag_set_progname(argv[0]);
-    parse_args(argc, argv, &opt);
     if (sig_setup_stop() < 0)
         die("signals:");
     raise_fd_limit();
-    listen_fd = net_listen(opt.addr, opt.port, SOMAXCONN, err, sizeof err);
+    listen_fd = net_listen(addr, port, SOMAXCONN, err, sizeof err);
     if (listen_fd < 0)
         die("%s", err);
     if (net_local_endpoint(listen_fd, endpoint, sizeof endpoint, err, sizeof err) < 0)
         die("%s", err);
-    loop = ev_loop_new(listen_fd, handlers, &opt.loop, err, sizeof err);
+    loop = ev_loop_new(listen_fd, handlers, loop_opt, err, sizeof err);
     if (loop == NULL)
         die("%s", err);
     printf("listening on %s\n", endpoint);

@@ -13,4 +13,11 @@
  * usage and 1 on a run-time failure, with one line on stderr. */
 int event_server_main(int argc, char **argv, const struct ev_handlers *handlers);
 
+/* event_server_run - what event_server_main does once the command line is read, for a
+ * server with options of its own (lesson 08): listen on addr:port, print "listening on
+ * ADDR:PORT" and serve until SIGINT/SIGTERM. Returns 0; exits 1 with one line on stderr
+ * on a run-time failure. Call diag_set_progname() first. */
+int event_server_run(const char *addr, const char *port, const struct ev_handlers *handlers,
+                     const struct ev_options *loop_opt);
+
 #endif

@@ -21,11 +21,13 @@
 #include "net.h"
 #include "sig.h"
 #include "stream.h"
+#include "udp_load.h"
 
-#define USAGE "[-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--csv] HOST PORT"
+#define USAGE                                                                                      \
+    "[-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--timeout SECS] [--csv] HOST PORT"
 
 enum { MAX_CONNS = 50000, MAX_WINDOW = 1024 };
-static const double DEFAULT_SECONDS = 5.0, MAX_SECONDS = 86400.0;
+static const double DEFAULT_SECONDS = 5.0, DEFAULT_TIMEOUT = 10.0, MAX_SECONDS = 86400.0;
 
 struct options {
     struct load_config cfg;
@@ -44,6 +46,11 @@ static void print_help(void)
            "  -s, --size BYTES         bytes per request, its '\\n' included (default 64)\n"
            "  -w, --window WINDOW      requests in flight per connection (default 1:\n"
            "                           request/reply)\n"
+           "      --timeout SECS       give up on a connection that has not connected, or\n"
+           "                           has had no echo while requests wait, for SECS\n"
+           "                           (default 10; TCP only)\n"
+           "      --udp                requests as datagrams on UDP sockets; a reply must\n"
+           "                           start with its request's bytes before the '\\n'\n"
            "      --csv                print a CSV header and one row\n"
            "Exit status: 0, or 1 when any byte came back wrong or any connection failed.\n");
 }
@@ -56,11 +63,13 @@ static struct options parse_options(int argc, char **argv)
         {"duration", required_argument, NULL, 'd'},
         {"size", required_argument, NULL, 's'},
         {"window", required_argument, NULL, 'w'},
+        {"timeout", required_argument, NULL, 'T'},
         {"csv", no_argument, NULL, 'C'},
+        {"udp", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct options opt = {.cfg = {.conns = 1, .size = 64, .window = 1}};
+    struct options opt = {.cfg = {.conns = 1, .size = 64, .window = 1, .timeout = DEFAULT_TIMEOUT}};
     bool timed = false;
     int c;
 
@@ -83,8 +92,14 @@ static struct options parse_options(int argc, char **argv)
         case 'w':
             opt.cfg.window = (unsigned)args_count("-w", optarg, 1, MAX_WINDOW, USAGE);
             break;
+        case 'T':
+            opt.cfg.timeout = args_seconds("--timeout", optarg, MAX_SECONDS, USAGE);
+            break;
         case 'C':
             opt.csv = true;
+            break;
+        case 'U':
+            opt.cfg.udp = true;
             break;
         case 'h':
             print_help();
@@ -95,6 +110,9 @@ static struct options parse_options(int argc, char **argv)
     }
     if (timed && opt.cfg.requests != 0)
         die_bad_usage(USAGE, "-n and -d exclude each other: give one, or neither");
+    if (opt.cfg.udp && opt.cfg.size > UDP_MAX_SIZE)
+        die_bad_usage(USAGE, "-s must be at most %d with --udp (one datagram): %zu", UDP_MAX_SIZE,
+                      opt.cfg.size);
     args_need(argc, argv, "HOST PORT", USAGE);
     args_port(argv[optind + 1], false, USAGE); /* a client needs a real port, not 0 */
     if (!timed)
@@ -161,17 +179,24 @@ static void print_summary(const struct options *opt, const struct load_result *r
         printf("errors       %u (%u echoed wrong bytes)\n", res->failed, res->mismatches);
     else
         printf("errors       %u\n", res->failed);
+    if (opt->cfg.udp)
+        printf("lost         %" PRIu64 " (no reply within %d ms)\n", res->lost, UDP_LOST_MS);
 }
 
 static void print_csv(const struct options *opt, const struct load_result *res)
 {
     struct figures f = figures_of(res);
 
-    puts("connections,bytes,window,seconds,requests,requests_per_s,mb_per_s,"
-         "p50_us,p90_us,p99_us,max_us,errors");
-    printf("%u,%zu,%u,%.3f,%" PRIu64 ",%.0f,%.2f,%.0f,%.0f,%.0f,%.0f,%u\n", opt->cfg.conns,
+    /* --udp adds a 13th column, lost, at the end: the first twelve keep their places. */
+    printf("connections,bytes,window,seconds,requests,requests_per_s,mb_per_s,"
+           "p50_us,p90_us,p99_us,max_us,errors%s\n",
+           opt->cfg.udp ? ",lost" : "");
+    printf("%u,%zu,%u,%.3f,%" PRIu64 ",%.0f,%.2f,%.0f,%.0f,%.0f,%.0f,%u", opt->cfg.conns,
            opt->cfg.size, opt->cfg.window, res->seconds, res->requests, f.requests_per_s,
            f.mb_per_s, f.p50, f.p90, f.p99, f.max, res->failed);
+    if (opt->cfg.udp)
+        printf(",%" PRIu64, res->lost);
+    putchar('\n');
 }
 
 /* ---- main -------------------------------------------------------------------------------- */
@@ -189,7 +214,7 @@ int main(int argc, char **argv)
         die("sigaction:");
     opt.cfg.progress = isatty(STDERR_FILENO) == 1;
 
-    if (load_run(&opt.cfg, &res, err, sizeof err) < 0)
+    if ((opt.cfg.udp ? udp_load_run : load_run)(&opt.cfg, &res, err, sizeof err) < 0)
         die("%s", err);
     if (opt.csv)
         print_csv(&opt, &res);

@@ -35,7 +35,6 @@ enum {
     MAX_REPORTED = 10, /* failures named one by one; the rest are counted */
 };
 static const uint64_t NS = 1000000000u;
-static const uint64_t CONNECT_TIMEOUT_NS = 10 * 1000000000ull;
 
 /* CONN_CLOSED is 0: a connection not yet started (calloc) owns nothing to close. */
 enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_OPEN };
@@ -50,6 +49,7 @@ struct conn {
     uint64_t claimed;          /* requests this connection may send, in all */
     uint64_t sent;             /* stream bytes written */
     uint64_t received;         /* stream bytes echoed back and checked */
+    uint64_t heard_at;         /* when it last received a byte (0: not since it connected) */
     uint64_t *sent_at;         /* send time of request k, at [k % window] */
 };
 
@@ -65,10 +65,12 @@ struct load {
     sigset_t wait_mask; /* our signal mask without SIGINT/SIGTERM: they get in while we wait */
     unsigned live;      /* connections connecting or open */
     unsigned connecting;
-    uint64_t unclaimed; /* requests not yet given to any connection (-n) */
-    bool measuring;     /* all connections are open (or failed) and the clock runs */
+    uint64_t unclaimed;  /* requests not yet given to any connection (-n) */
+    bool measuring;      /* all connections are open (or failed) and the clock runs */
+    uint64_t timeout_ns; /* --timeout: for a connect, and for an echo owed */
     uint64_t connect_deadline, start, deadline;
-    unsigned reported; /* failures named on stderr so far */
+    uint64_t next_scan; /* when to look for connections that went silent */
+    unsigned reported;  /* failures named on stderr so far */
     uint64_t last_tick, tick_requests, tick_bytes;
     bool progress_shown;
 };
@@ -214,12 +216,11 @@ static void conn_connected(struct load *l, struct conn *c)
 
 /* ---- sending: keep the window full -------------------------------------------- */
 
-/* Requests this connection may have sent by now (window past the last one echoed, within the
- * -n budget), as a stream offset. */
-static uint64_t conn_send_limit(struct load *l, struct conn *c)
+/* Take requests from the -n budget, shared by every connection (no limit when the run is
+ * timed), until c may send `want` requests in all or the budget is spent. Returns how many
+ * c may send in all: c->claimed. */
+static uint64_t conn_claim(struct load *l, struct conn *c, uint64_t want)
 {
-    uint64_t want = c->received / l->cfg->size + l->cfg->window;
-
     if (want > c->claimed && l->measuring) {
         uint64_t more = want - c->claimed;
         if (l->cfg->requests != 0) {
@@ -229,7 +230,14 @@ static uint64_t conn_send_limit(struct load *l, struct conn *c)
         }
         c->claimed += more;
     }
-    return c->claimed * l->cfg->size;
+    return c->claimed;
+}
+
+/* How far this connection may have sent by now, as a stream offset: the window, `window`
+ * requests past the last one whose echo is complete, as far as the -n budget goes. */
+static uint64_t conn_send_limit(struct load *l, struct conn *c)
+{
+    return conn_claim(l, c, c->received / l->cfg->size + l->cfg->window) * l->cfg->size;
 }
 
 /* With -n: this connection has had every reply it will get. */
@@ -247,6 +255,9 @@ static void conn_stamp_sent(const struct load *l, struct conn *c, size_t n, uint
         c->sent_at[k % l->cfg->window] = now;
 }
 
+/* Send as much of c's request stream as its window allows: up to conn_send_limit(), in as
+ * many send() calls as the socket takes; when it is full, wait for EPOLLOUT. With -n, close
+ * the connection once every echo it will get is in. */
 static void conn_send(struct load *l, struct conn *c)
 {
     for (;;) {
@@ -360,6 +371,7 @@ static void conn_receive(struct load *l, struct conn *c)
         }
         return;
     }
+    c->heard_at = now_ns(); /* it is alive: the --timeout counts from here */
     if (n == 0) {
         snprintf(why, sizeof why,
                  "the server closed the connection after echoing %" PRIu64 " of %" PRIu64 " bytes",
@@ -406,7 +418,27 @@ static void load_connect_timeout(struct load *l)
     }
 }
 
-/* How long epoll may sleep: until the next deadline or progress tick; -1 when none. */
+/* Fail every connection that owes echoes and has received nothing for the --timeout: a server
+ * that reads and never answers must not hold the run (with -n) forever. */
+static void load_silence_check(struct load *l, uint64_t now)
+{
+    for (unsigned i = 0; i < l->cfg->conns; i++) {
+        struct conn *c = &l->conns[i];
+        uint64_t since = c->heard_at > l->start ? c->heard_at : l->start;
+        char why[NET_ERR_LEN];
+
+        if (c->state != CONN_OPEN || c->sent == c->received || now - since < l->timeout_ns)
+            continue;
+        snprintf(why, sizeof why, "no echo for %g s after echoing %" PRIu64 " of %" PRIu64 " bytes",
+                 l->cfg->timeout, c->received, c->sent);
+        conn_fail(l, c, why, 0);
+    }
+    /* Again in a tenth of the time-out, so a silence is noticed within 10 % (1 ms at least). */
+    l->next_scan = now + (l->timeout_ns / 10 > 1000000 ? l->timeout_ns / 10 : 1000000);
+}
+
+/* How long epoll may sleep: until the next deadline, silence check or progress tick; -1 when
+ * none. */
 static int wait_ms(const struct load *l, uint64_t now)
 {
     uint64_t until = UINT64_MAX;
@@ -416,6 +448,8 @@ static int wait_ms(const struct load *l, uint64_t now)
     } else {
         if (l->cfg->requests == 0)
             until = l->deadline;
+        if (l->next_scan < until)
+            until = l->next_scan;
         if (l->cfg->progress && l->last_tick + NS < until)
             until = l->last_tick + NS;
     }
@@ -440,6 +474,10 @@ static int load_loop(struct load *l, char *err, size_t errlen)
             load_connect_timeout(l);
         if (l->measuring && l->cfg->requests == 0 && now >= l->deadline)
             break;
+        if (l->measuring && now >= l->next_scan) {
+            load_silence_check(l, now);
+            continue; /* it may have failed the last connection */
+        }
         progress_tick(l, now);
         n = epoll_pwait(l->epfd, events, MAX_EVENTS, wait_ms(l, now), &l->wait_mask);
         if (n < 0 && errno == EINTR && sig_stop_requested()) {
@@ -516,7 +554,8 @@ int load_run(const struct load_config *cfg, struct load_result *res, char *err, 
 
     memset(res, 0, sizeof *res);
     if (load_open(&l, err, errlen) == 0) {
-        l.connect_deadline = now_ns() + CONNECT_TIMEOUT_NS;
+        l.timeout_ns = (uint64_t)(cfg->timeout * 1e9);
+        l.connect_deadline = now_ns() + l.timeout_ns;
         for (unsigned i = 0; i < cfg->conns; i++) {
             struct conn *c = &l.conns[i];
             *c = (struct conn){.fd = -1, .id = i, .state = CONN_CONNECTING, .ai = l.addrs};

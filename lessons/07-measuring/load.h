@@ -22,7 +22,9 @@ struct load_config {
     double seconds;    /* how long to run when requests is 0 */
     size_t size;       /* bytes per request, '\n' included */
     unsigned window;   /* requests in flight per connection */
+    double timeout;    /* --timeout: for a connect, or an echo owed, in seconds */
     bool progress;     /* a progress line on stderr once a second */
+    bool udp;          /* --udp: datagrams on connected UDP sockets (udp_load.h) */
 };
 
 struct load_result {
@@ -32,6 +34,7 @@ struct load_result {
     uint64_t bytes;      /* bytes echoed back and checked */
     double seconds;      /* from the first request sent to the end of the run */
     bool interrupted;    /* stopped by SIGINT or SIGTERM */
+    uint64_t lost;       /* --udp: requests with no reply in time (UDP_LOST_MS) */
     struct hist latency; /* per request, nanoseconds from its send time to its echo's end */
 };
 

@@ -108,3 +108,19 @@ char stream_byte(const struct stream *s, uint32_t conn, uint64_t pos)
     stream_fill(s, conn, pos, &c, 1);
     return c;
 }
+
+int stream_sequence(const struct stream *s, const char *buf, size_t len, uint64_t *k)
+{
+    uint64_t value = 0;
+
+    if (len < s->tag_len)
+        return -1;
+    for (size_t i = 0; i < s->tag_len; i++) {
+        const char *digit = buf[i] != '\0' ? strchr(digits, buf[i]) : NULL;
+        if (digit == NULL)
+            return -1;
+        value = value << 5 | (uint64_t)(digit - digits);
+    }
+    *k = value;
+    return 0;
+}

@@ -41,4 +41,9 @@ size_t stream_verify(const struct stream *s, uint32_t conn, uint64_t pos, const 
 /* stream_byte - the byte at offset pos of connection conn's stream. */
 char stream_byte(const struct stream *s, uint32_t conn, uint64_t pos);
 
+/* stream_sequence - read the sequence number at the start of a request (its tag_len base-32
+ * digits) into *k: the request's number modulo 32^tag_len. Returns 0, or -1 when buf (len
+ * bytes) does not start with tag_len such digits. */
+int stream_sequence(const struct stream *s, const char *buf, size_t len, uint64_t *k);
+
 #endif

@@ -79,11 +79,22 @@ kit_start_watchdog() {
 # kit_kill_test_processes [SPARE] - SIGKILL every process of the test except the test's
 # own process and SPARE.
 kit_kill_test_processes() {
-    local pid
+    local pid others _
+    local -a pids
     if [ -n "$KIT_TEST_CGROUP" ]; then
-        while read -r pid; do
-            [ "$pid" = "$KIT_TEST_PID" ] || [ "$pid" = "${1:-}" ] || kill -KILL "$pid" 2>/dev/null
-        done <"$KIT_TEST_CGROUP/cgroup.procs"
+        # Read the whole list before killing: the kernel builds cgroup.procs as it is read,
+        # and processes dying meanwhile would make it skip others. Then look again, until
+        # only the test and the spared process are left (a fork may have been under way).
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            mapfile -t pids <"$KIT_TEST_CGROUP/cgroup.procs"
+            others=0
+            for pid in "${pids[@]}"; do
+                [ "$pid" = "$KIT_TEST_PID" ] || [ "$pid" = "${1:-}" ] ||
+                    { kill -KILL "$pid" 2>/dev/null; others=1; }
+            done
+            [ "$others" = 1 ] || break
+            sleep 0.05
+        done
     else
         kit_kill_descendants "$KIT_TEST_PID" "${1:-}"
     fi
@@ -91,6 +102,10 @@ kit_kill_test_processes() {
 
 kit_release() {
     local dir=${KIT_TEST_CGROUP:-} n=0 pid
+    local -a pids
+    # Only the test's own process ends the test's processes: a subshell of the test that is
+    # signalled just after its fork may run the test's EXIT trap (and teardown) itself.
+    [ "$BASHPID" = "${KIT_TEST_PID:-$BASHPID}" ] || return 0
     if [ -n "${KIT_WATCHDOG_PID:-}" ]; then
         kill -KILL "$KIT_WATCHDOG_PID" 2>/dev/null
         wait "$KIT_WATCHDOG_PID" 2>/dev/null || true
@@ -105,7 +120,8 @@ kit_release() {
     if [ -e "$dir/cgroup.kill" ]; then
         echo 1 >"$dir/cgroup.kill"
     else
-        while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
+        mapfile -t pids <"$dir/cgroup.procs"
+        for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
     fi
     # The killed processes leave the cgroup as they die; an empty cgroup can be removed,
     # after the cgroups of inner tests, if any, deepest first.

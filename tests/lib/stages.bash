@@ -87,9 +87,19 @@ print('"%s"%s' % (text, more))
 PY
 }
 
-# kit_count N - N with thousands separators: 4165632 -> 4,165,632.
+# kit_count N - N with thousands separators: 4165632 -> 4,165,632 (whatever the locale:
+# printf's %'d groups nothing in C or C.UTF-8).
 kit_count() {
-    printf "%'d" "$1" 2>/dev/null || echo "$1"
+    local n=$1 grouped=
+    [[ $n =~ ^[0-9]+$ ]] || {
+        echo "$n"
+        return 0
+    }
+    while [ ${#n} -gt 3 ]; do
+        grouped=,${n: -3}$grouped
+        n=${n:0:${#n}-3}
+    done
+    echo "$n$grouped"
 }
 
 # assert_same_bytes EXPECTED GOT [SENT] - the two files hold the same bytes; otherwise say

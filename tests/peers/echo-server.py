@@ -18,6 +18,11 @@ NAME = "echo-server"
 USAGE = "usage: echo-server [-b ADDR] [--once] [-q] PORT"
 BACKLOG = 128
 RETRY_SECONDS = 0.1
+# accept() errors that concern the connection being accepted, not the server (Linux's
+# accept(2)): log the error and accept the next client.
+ONE_CLIENT_ERRORS = {errno.EPROTO, errno.ENOPROTOOPT, errno.EHOSTDOWN, errno.EHOSTUNREACH,
+                     errno.EOPNOTSUPP, errno.ENETUNREACH, errno.ENETDOWN, errno.EPERM,
+                     getattr(errno, "ENONET", errno.EPROTO)}
 
 
 class Stop(Exception):
@@ -145,6 +150,9 @@ def main():
                     time.sleep(RETRY_SECONDS)
                     continue
                 if e.errno == errno.ECONNABORTED:
+                    continue
+                if e.errno in ONE_CLIENT_ERRORS:  # that connection failed, not the server
+                    print(f"{NAME}: accept: {e.strerror}: skipping that connection", file=sys.stderr, flush=True)
                     continue
                 fail(f"accept: {e.strerror}")
             serve(conn, endpoint(peer), opts)
