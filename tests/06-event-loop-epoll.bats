@@ -25,13 +25,11 @@ teardown() {
 
 # ---- stage 15: it starts, echoes, and stops ---------------------------------------------------
 
-@test "stage 8: echo-event-server: says \"listening on 127.0.0.1:PORT\" at once, exits 0 on SIGTERM" { ev_test_starts; }
-@test "stage 8: echo-event-server: exits 0 on SIGINT" { ev_test_sigint; }
+@test "stage 8: echo-event-server: says \"listening on 127.0.0.1:PORT\" at once, exits 0 on SIGTERM and on SIGINT" { ev_test_starts; }
 @test "stage 8: echo-event-server: -h prints usage; bad usage says what was wrong, then usage, exit 2" { ev_test_usage echo-event-server; }
 @test "stage 8: echo-event-server: six round trips on one connection, with pauses, then EOF" { ev_test_round_trips; }
 @test "stage 8: echo-event-server: answers nc -N with the exact bytes, then closes" {
-    hint "after the client's EOF (read() returns 0), send what is left, then close" "$EV_S_LOOP"
-    echo_test_half_close_nc
+    ev_hinted "after the client's EOF (read() returns 0), send what is left, then close" "$EV_S_LOOP" echo_test_half_close_nc
 }
 
 # ---- stage 16: many clients at once, on one thread ------------------------------------------
@@ -45,24 +43,19 @@ teardown() {
 
 @test "stage 10: echo-event-server: 1 MiB through a client that reads slowly: every byte back, in order" { ev_test_slow_reader; }
 @test "stage 10: echo-event-server: echoes one write holding many lines" {
-    hint "2,000 lines in one write (48 KiB): a read brings many lines at once, and the echo may go out in pieces: keep what send() did not take" "$EV_S_LOOP"
-    echo_test_many_lines_one_write
+    ev_hinted "2,000 lines in one write (48 KiB): a read brings many lines at once, and the echo may go out in pieces: keep what send() did not take" "$EV_S_LOOP" echo_test_many_lines_one_write
 }
 @test "stage 10: echo-event-server: echoes bytes sent one at a time" {
-    hint "bytes sent one per write come back as they come, in order, without waiting for a newline" "$EV_S_LOOP"
-    echo_test_bytes_one_at_a_time
+    ev_hinted "bytes sent one per write come back as they come, in order, without waiting for a newline" "$EV_S_LOOP" echo_test_bytes_one_at_a_time
 }
 @test "stage 10: echo-event-server: returns CRLF, lone CR, NUL and all 256 byte values unchanged" {
-    hint "echo bytes, not strings: keep read()'s count, never strlen() or printf(\"%s\"), and a NUL or a CR is a byte like any other" "$EV_S_LOOP"
-    echo_test_transparency
+    ev_hinted "echo bytes, not strings: keep read()'s count, never strlen() or printf(\"%s\"), and a NUL or a CR is a byte like any other" "$EV_S_LOOP" echo_test_transparency
 }
 @test "stage 10: echo-event-server: round-trips random binary, 50 MiB (5 under valgrind), sha256" {
-    hint "50 MiB sent while reading: every byte back, in order; what send() did not take waits in the output buffer, and is sent first when EPOLLOUT comes" "$EV_S_WRONG"
-    echo_test_binary_50mib
+    ev_hinted "50 MiB sent while reading: every byte back, in order; what send() did not take waits in the output buffer, and is sent first when EPOLLOUT comes" "$EV_S_WRONG" echo_test_binary_50mib
 }
 @test "stage 10: echo-event-server: sends everything pending after a half-close, then closes" {
-    hint "at the client's EOF some echo may still wait in the output buffer: send it all, then close" "$EV_S_LOOP"
-    echo_test_half_close
+    ev_hinted "at the client's EOF some echo may still wait in the output buffer: send it all, then close" "$EV_S_LOOP" echo_test_half_close
 }
 @test "stage 10: echo-event-server: 1,000 concurrent connections each echo 64 KiB, every byte checked" { ev_test_thousand_64k; }
 
@@ -74,14 +67,9 @@ teardown() {
 # ---- stage 19: resets, SIGPIPE and stopping -----------------------------------------------------
 
 @test "stage 12: echo-event-server: a reset mid-stream is logged with its reason, and the next client served" {
-    hint "a reset is one client's end: ECONNRESET (or EPIPE) from read() or send() closes that connection, logged as \"closed ADDR:PORT: reason\"; the server goes on" "$EV_S_WRONG"
-    echo_test_rst_logged
+    ev_hinted "a reset is one client's end: ECONNRESET (or EPIPE) from read() or send() closes that connection, logged as \"closed ADDR:PORT: reason\"; the server goes on" "$EV_S_WRONG" echo_test_rst_logged
 }
 @test "stage 12: echo-event-server: survives a client that resets before its echo is sent (SIGPIPE)" { ev_test_sigpipe; }
-@test "stage 12: echo-event-server: exits 0 on SIGTERM while a client is connected" {
-    hint "SIGTERM with a client connected: close it too, and exit 0" "$EV_S_LOOP"
-    echo_test_sigterm_with_client
-}
 @test "stage 12: echo-event-server: exits 0 within 2 s on SIGTERM with 1,000 connections open" { ev_test_sigterm_thousand; }
 
 # ---- stage 20: the options ------------------------------------------------------------------------
@@ -89,37 +77,27 @@ teardown() {
 @test "stage 13: echo-event-server: --idle-timeout closes a silent client, also when nothing else happens" { ev_test_idle_timeout; }
 @test "stage 13: echo-event-server: --max-clients 2 turns the third client away at once" { ev_test_max_clients; }
 @test "stage 13: echo-event-server: clients refused by --max-clients after sending read the busy line, then EOF" {
-    hint "a refused client may have sent something already: after the busy line, half-close (shutdown SHUT_WR) and drop what it sends until it closes (1 s at most); close() with its bytes unread sends a reset, which can destroy the line" "$EV_S_RUN"
-    echo_test_refused_read_busy_line
+    ev_hinted "a refused client may have sent something already: after the busy line, half-close (shutdown SHUT_WR) and drop what it sends until it closes (1 s at most); close() with its bytes unread sends a reset, which can destroy the line" "$EV_S_RUN" echo_test_refused_read_busy_line
 }
 @test "stage 13: echo-event-server: --once exits 0 after its first client leaves" {
-    hint "--once: stop accepting after the first client, and leave the loop (exit 0) once it has gone" "$EV_S_RUN"
-    echo_test_once
+    ev_hinted "--once: stop accepting after the first client, and leave the loop (exit 0) once it has gone" "$EV_S_RUN" echo_test_once
 }
 
 # ---- stage 21: what can go wrong ------------------------------------------------------------------
 
 @test "stage 14: echo-event-server: out of descriptors, keeps serving and says so once" {
-    hint "accept() failing with EMFILE leaves the client in the backlog, and epoll reports the listener again at once (level-triggered): say so once, stop watching the listener until a client closes (or a second passes)" "$EV_S_WRONG"
-    echo_test_out_of_descriptors_serves_others
+    ev_hinted "accept() failing with EMFILE leaves the client in the backlog, and epoll reports the listener again at once (level-triggered): say so once, stop watching the listener until a client closes (or a second passes)" "$EV_S_WRONG" echo_test_out_of_descriptors_serves_others
 }
 @test "stage 14: echo-event-server: skips a client whose accept() fails (EPROTO) and serves the next at once" {
-    hint "an accept() error that concerns one client (EPROTO, ECONNABORTED...): say so in one line, and accept the next at once" "$EV_S_WRONG"
-    echo_test_accept_error_skipped
+    ev_hinted "an accept() error that concerns one client (EPROTO, ECONNABORTED...): say so in one line, and accept the next at once" "$EV_S_WRONG" echo_test_accept_error_skipped
 }
-@test "stage 14: echo-event-server: reports a port in use and exits 1" {
-    hint "a port in use: one line \"PROG: cannot listen on 127.0.0.1 port N: Address already in use\", exit 1" "$EV_S_WRONG"
-    echo_test_port_in_use
-}
-@test "stage 14: echo-event-server: binds again at once after a stop (SO_REUSEADDR)" {
-    hint "SO_REUSEADDR before bind() (net_listen() sets it): a restarted server binds at once, old connections in TIME_WAIT or not" "$EV_S_WRONG"
+@test "stage 14: echo-event-server: reports a port in use and exits 1; binds again at once after a stop (SO_REUSEADDR)" {
+    ev_hinted "a port in use: one line \"PROG: cannot listen on 127.0.0.1 port N: Address already in use\", exit 1; SO_REUSEADDR before bind() (net_listen() sets it): a restarted server binds at once, old connections in TIME_WAIT or not" "$EV_S_WRONG" \
+        echo_test_port_in_use
     echo_test_restart_after_stop
 }
-@test "stage 14: echo-event-server: -b ::1 serves IPv6 only" {
-    hint "-b ADDR: listen on that address, IPv6 too; the listening line shows it in brackets" "$EV_S_RUN"
-    echo_test_ipv6_bind
-}
-@test "stage 14: echo-event-server: -b :: serves both 127.0.0.1 and ::1" {
-    hint "-b :: is dual-stack: IPV6_V6ONLY off, so IPv4 clients come too (net_listen() does it)" "$EV_S_RUN"
+@test "stage 14: echo-event-server: -b ::1 serves IPv6 only; -b :: serves both 127.0.0.1 and ::1" {
+    ev_hinted "-b ADDR: listen on that address, IPv6 too, shown in brackets in the listening line; -b :: is dual-stack: IPV6_V6ONLY off, so IPv4 clients come too (net_listen() does both)" "$EV_S_RUN" \
+        echo_test_ipv6_bind
     echo_test_dual_stack_bind
 }

@@ -38,35 +38,20 @@ KK_HINT_END="a conversation ends with \"Bye.\", the client's EOF or a reset: aft
 @test "stage 15: kk-event-server: says \"listening on 127.0.0.1:PORT\" at once, exits 0 on SIGTERM" { ev_test_starts; }
 @test "stage 15: kk-event-server: -h prints usage; bad usage says what was wrong, then usage, exit 2" { ev_test_usage kk-event-server; }
 @test "stage 15: kk-event-server: speaks first" {
-    hint "the server speaks first: on_open sends \"Knock! Knock!\\n\" as soon as the client is accepted" "$EV_S_STATE"
-    kk_test_greeting_first
+    ev_hinted "the server speaks first: on_open sends \"Knock! Knock!\\n\" as soon as the client is accepted" "$EV_S_STATE" kk_test_greeting_first
 }
 @test "stage 15: kk-event-server: tells a whole joke" {
-    hint "$KK_HINT_PROTOCOL; after \"Bye.\", close the connection" "$EV_S_STATE"
-    kk_test_whole_joke
+    ev_hinted "$KK_HINT_PROTOCOL; after \"Bye.\", close the connection" "$EV_S_STATE" kk_test_whole_joke
 }
 @test "stage 15: kk-event-server: kk-client prints the 37-line transcript" {
-    hint "$KK_HINT_PROTOCOL" "$EV_S_STATE"
-    kk_test_transcript_37_lines
+    ev_hinted "$KK_HINT_PROTOCOL" "$EV_S_STATE" kk_test_transcript_37_lines
 }
-@test "stage 15: kk-event-server: reprimands anything but \"Who's there?\"" {
-    hint "$KK_HINT_PROTOCOL" "$EV_S_STATE"
-    kk_test_whos_there_reprimand
-}
-@test "stage 15: kk-event-server: a wrong clue answer restarts the joke" {
-    hint "$KK_HINT_PROTOCOL" "$EV_S_STATE"
+@test "stage 15: kk-event-server: reprimands, a wrong clue, near misses, any case, only y: as lesson 04 answers" {
+    ev_hinted "$KK_HINT_PROTOCOL; a line is its bytes and their count: it may hold a NUL" "$EV_S_STATE" \
+        kk_test_whos_there_reprimand
     kk_test_clue_reprimand_restarts
-}
-@test "stage 15: kk-event-server: near misses do not match" {
-    hint "$KK_HINT_PROTOCOL; a line is its bytes and their count: it may hold a NUL" "$EV_S_STATE"
     kk_test_near_misses
-}
-@test "stage 15: kk-event-server: matches case-insensitively" {
-    hint "$KK_HINT_PROTOCOL" "$EV_S_STATE"
     kk_test_case_insensitive
-}
-@test "stage 15: kk-event-server: only y or Y means another joke" {
-    hint "$KK_HINT_PROTOCOL" "$EV_S_STATE"
     kk_test_yes_means_no
 }
 
@@ -97,63 +82,50 @@ KK_HINT_END="a conversation ends with \"Bye.\", the client's EOF or a reset: aft
     stop_server
 }
 @test "stage 16: kk-event-server: CRLF and lone CR end lines like LF" {
-    hint "$KK_HINT_LINES; a line ends at LF, CRLF or a lone CR" "$EV_S_STATE"
-    kk_test_line_endings
+    ev_hinted "$KK_HINT_LINES; a line ends at LF, CRLF or a lone CR" "$EV_S_STATE" kk_test_line_endings
 }
 @test "stage 16: kk-event-server: wraps to the first joke after the fifth" {
-    hint "$KK_HINT_LINES" "$EV_S_STATE"
-    kk_test_wrap_to_first_joke
+    ev_hinted "$KK_HINT_LINES" "$EV_S_STATE" kk_test_wrap_to_first_joke
 }
 @test "stage 16: kk-event-server: closes on a 5000-byte line and serves the next client" {
-    hint "a line longer than 4096 bytes closes that connection, with one line on stderr: give the splitter a limit of 4096 (KK_MAX_LINE), and when it says EMSGSIZE, say so and return -1" "$EV_S_WRONG"
-    kk_test_long_line_closes
+    ev_hinted "a line longer than 4096 bytes closes that connection, with one line on stderr: give the splitter a limit of 4096 (KK_MAX_LINE), and when it says EMSGSIZE, say so and return -1" "$EV_S_WRONG" kk_test_long_line_closes
 }
 @test "stage 16: kk-event-server: accepts a line of exactly 4096 bytes" {
-    hint "4096 bytes and the \"\\n\" is still a line: the limit counts the line without its ending" "$EV_S_WRONG"
-    kk_test_line_of_4096_accepted
+    ev_hinted "4096 bytes and the \"\\n\" is still a line: the limit counts the line without its ending" "$EV_S_WRONG" kk_test_line_of_4096_accepted
 }
 
 # ---- stage 17: each client its own conversation ----------------------------------------------------
 
 @test "stage 17: kk-event-server: a silent client does not block another" {
-    hint "$KK_HINT_OWN" "$EV_S_STATE"
-    kk_test_silent_client_does_not_block
+    ev_hinted "$KK_HINT_OWN" "$EV_S_STATE" kk_test_silent_client_does_not_block
 }
 @test "stage 17: kk-event-server: 200 clients at once each complete a joke" {
-    hint "$KK_HINT_OWN" "$EV_S_STATE"
-    kk_test_200_concurrent_jokes
+    ev_hinted "$KK_HINT_OWN" "$EV_S_STATE" kk_test_200_concurrent_jokes
 }
 @test "stage 17: kk-event-server: a reset does not disturb the other clients" {
-    hint "$KK_HINT_OWN; a reset ends only its own connection" "$EV_S_STATE"
-    kk_test_reset_does_not_disturb_others
+    ev_hinted "$KK_HINT_OWN; a reset ends only its own connection" "$EV_S_STATE" kk_test_reset_does_not_disturb_others
 }
 @test "stage 17: kk-event-server: --max-clients 2 turns the third client away" {
-    hint "--max-clients N: client N+1 gets \"Server busy, try again later.\\n\" and the end of the stream, never the greeting; a client that leaves frees its slot" "$EV_S_RUN"
-    kk_test_max_clients
+    ev_hinted "--max-clients N: client N+1 gets \"Server busy, try again later.\\n\" and the end of the stream, never the greeting; a client that leaves frees its slot" "$EV_S_RUN" kk_test_max_clients
 }
 
 # ---- stage 18: ending a conversation ------------------------------------------------------------------
 
 @test "stage 18: kk-event-server: a half-close mid-joke gets its replies, then EOF" {
-    hint "$KK_HINT_END" "$EV_S_WRONG"
-    kk_test_eof_mid_joke
+    ev_hinted "$KK_HINT_END" "$EV_S_WRONG" kk_test_eof_mid_joke
 }
 @test "stage 18: kk-event-server: a reset mid-joke is no error" {
-    hint "$KK_HINT_END" "$EV_S_WRONG"
-    kk_test_reset_mid_joke
+    ev_hinted "$KK_HINT_END" "$EV_S_WRONG" kk_test_reset_mid_joke
 }
 @test "stage 18: kk-event-server: \"Bye.\" arrives although the client sent more than the server read" {
-    hint "$KK_HINT_END: close() with the client's bytes unread sends a reset, which destroys \"Bye.\"" "$EV_S_WRONG"
-    kk_test_bye_survives_unread_input
+    ev_hinted "$KK_HINT_END: close() with the client's bytes unread sends a reset, which destroys \"Bye.\"" "$EV_S_WRONG" kk_test_bye_survives_unread_input
 }
 @test "stage 18: kk-event-server: after \"Bye.\" it waits at most about a second for the client to close" {
-    hint "$KK_HINT_END: the linger has a limit (NET_LINGER_MS), on the loop's clock" "$EV_S_WRONG"
-    kk_test_linger_is_bounded
+    ev_hinted "$KK_HINT_END: the linger has a limit (NET_LINGER_MS), on the loop's clock" "$EV_S_WRONG" kk_test_linger_is_bounded
 }
 @test "stage 18: kk-event-server: survives a client that resets before its greeting is sent (SIGPIPE)" { ev_test_sigpipe; }
 @test "stage 18: kk-event-server: exits 0 within 2 s on SIGTERM with 50 idle clients" {
-    hint "SIGTERM with clients connected: close them all, exit 0, at once" "$EV_S_LOOP"
-    kk_test_sigterm_with_50_idle
+    ev_hinted "SIGTERM with clients connected: close them all, exit 0, at once" "$EV_S_LOOP" kk_test_sigterm_with_50_idle
 }
 
 # ---- stage 19: make bench (a measurement: its figures are not judged here, only that it runs) ----

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -68,10 +69,14 @@ struct ev_conn {
     bool server_ends;              /* ev_close_when_flushed: linger once all is sent */
     bool lingering;                /* half-closed, dropping input until the client closes */
     bool refused;                  /* --max-clients: told busy_text, never seen by handlers */
+    bool want_writable;            /* ev_want_writable: the handler has more to send */
+    bool timer_on;                 /* ev_set_timer: in the timer list, due at timer_at */
     int error;                     /* why the peer is gone (errno), for the log; or 0 */
     long long last_active;         /* ms, CLOCK_MONOTONIC: last byte in or out */
     long long linger_until;        /* ms: when lingering gives up and closes anyway */
     struct ev_conn *older, *newer; /* in the activity list, or else the lingering list */
+    long long timer_at;            /* ms: when on_timer is due */
+    struct ev_conn *timer_earlier, *timer_later; /* in the timer list, by deadline */
     struct outbuf out;
     char peer[NET_ENDPOINT_LEN];
     max_align_t state[]; /* the handlers' per-connection state (state_size bytes) */
@@ -90,6 +95,7 @@ struct ev_loop {
     size_t nlingering;          /* of nconns: over, closing; not counted against --max-clients */
     struct conn_list active;    /* least recently active first: idle clients at its head */
     struct conn_list lingering; /* first to give up first: they all linger as long */
+    struct ev_conn *timer_first, *timer_last; /* the timers set, earliest deadline first */
     const struct ev_handlers *h;
     struct ev_options opt;
     char inbuf[EV_READ_MAX]; /* one read buffer for all: one thread reads at a time */
@@ -139,6 +145,48 @@ static void touch(struct ev_conn *c)
         list_remove(active, c);
         list_append(active, c);
     }
+}
+
+/* ---- timers: at most one per connection, in a list by deadline ------------------- */
+
+static void timer_remove(struct ev_conn *c)
+{
+    struct ev_loop *loop = c->loop;
+
+    if (!c->timer_on)
+        return;
+    if (c->timer_earlier != NULL)
+        c->timer_earlier->timer_later = c->timer_later;
+    else
+        loop->timer_first = c->timer_later;
+    if (c->timer_later != NULL)
+        c->timer_later->timer_earlier = c->timer_earlier;
+    else
+        loop->timer_last = c->timer_earlier;
+    c->timer_earlier = c->timer_later = NULL;
+    c->timer_on = false;
+}
+
+/* Put c in its place by deadline, searching from the latest end: a server that always
+ * sets the same duration finds the place at once, as the idle list does. */
+static void timer_insert(struct ev_conn *c)
+{
+    struct ev_loop *loop = c->loop;
+    struct ev_conn *before = loop->timer_last;
+
+    while (before != NULL && before->timer_at > c->timer_at)
+        before = before->timer_earlier;
+    c->timer_earlier = before;
+    c->timer_later = before != NULL ? before->timer_later : loop->timer_first;
+    if (c->timer_later != NULL)
+        c->timer_later->timer_earlier = c;
+    else
+        loop->timer_last = c;
+    if (before != NULL)
+        before->timer_later = c;
+    else
+        loop->timer_first = c;
+    c->timer_on = true;
 }
 
 /* ---- accepting ------------------------------------------------------------------ */
@@ -247,6 +295,7 @@ static void conn_close(struct ev_conn *c)
 
     if (loop->h->on_close != NULL && !c->refused) /* the handlers never saw a refused one */
         loop->h->on_close(c);
+    timer_remove(c);
     close(c->watch.fd); /* also takes it out of epoll: the descriptor was never duplicated */
     outbuf_free(&c->out);
     list_remove(c->lingering ? &loop->lingering : &loop->active, c);
@@ -273,6 +322,7 @@ static int start_lingering(struct ev_conn *c)
 
     if (shutdown(c->watch.fd, SHUT_WR) < 0)
         return -1;
+    timer_remove(c); /* the conversation is over: nothing is due any more */
     list_remove(&loop->active, c);
     c->lingering = true;
     loop->nlingering++;
@@ -281,12 +331,19 @@ static int start_lingering(struct ev_conn *c)
     return 0;
 }
 
+/* How many bytes the handler can take now (input_room), or no limit of its own. */
+static size_t input_room(struct ev_conn *c)
+{
+    return c->loop->h->input_room != NULL ? c->loop->h->input_room(c) : SIZE_MAX;
+}
+
 /* What epoll should watch on c now. */
 static uint32_t wanted_events(struct ev_conn *c, size_t pending)
 {
     /* TODO(12): level-triggered, epoll reports a socket for as long as it is ready, so ask
      * only for what the loop will act on. Lingering: EPOLLIN only. Otherwise EPOLLOUT only
-     * while bytes are pending; and EPOLLIN while the input has not ended and the client is
+     * while bytes are pending (or the handler asked, want_writable); and EPOLLIN while the
+     * input has not ended, the handler can take bytes (input_room() > 0) and the client is
      * not paused: backpressure sets read_paused once outbuf_room() < out_per_in (the next
      * answers might not fit), and clears it once nothing is pending.
      * README: "Backpressure, with the 1 GiB client". Checked by: stage 10, stage 11. */
@@ -301,12 +358,13 @@ static void conn_update(struct ev_conn *c)
 {
     struct ev_loop *loop = c->loop;
     size_t pending = outbuf_pending(&c->out);
+    bool all_sent = pending == 0 && !c->want_writable; /* nothing queued, nothing to come */
 
-    if (c->broken || (c->read_done && pending == 0 && !c->server_ends)) {
+    if (c->broken || (c->read_done && all_sent && !c->server_ends)) {
         conn_close(c);
         return;
     }
-    if (c->server_ends && pending == 0 && !c->lingering && start_lingering(c) < 0) {
+    if (c->server_ends && all_sent && !c->lingering && start_lingering(c) < 0) {
         conn_close(c);
         return;
     }
@@ -329,6 +387,8 @@ static void conn_read(struct ev_conn *c)
 
     if (max > sizeof loop->inbuf)
         max = sizeof loop->inbuf;
+    if (max > input_room(c))
+        max = input_room(c);
     if (max == 0)
         return;
     n = read(c->watch.fd, loop->inbuf, max);
@@ -379,6 +439,14 @@ static void conn_event(struct ev_conn *c, uint32_t events)
     }
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && outbuf_pending(&c->out) > 0)
         conn_write(c);
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->want_writable && !c->broken &&
+        outbuf_pending(&c->out) == 0 && c->loop->h->on_writable != NULL &&
+        c->loop->h->on_writable(c) < 0)
+        c->broken = true;
+    /* Watching nothing (input paused, nothing to send), epoll still reports an error or a
+     * hang-up, level-triggered: close rather than be woken for it again and again. */
+    if ((events & (EPOLLERR | EPOLLHUP)) && (c->events & (EPOLLIN | EPOLLOUT)) == 0)
+        c->broken = true;
     if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && (c->events & EPOLLIN) && !c->broken &&
         !c->read_done)
         conn_read(c);
@@ -468,6 +536,49 @@ int ev_send(struct ev_conn *conn, const void *data, size_t len)
     return 0;
 }
 
+size_t ev_output_room(const struct ev_conn *conn)
+{
+    return outbuf_room(&conn->out);
+}
+
+void ev_want_writable(struct ev_conn *conn, bool on)
+{
+    conn->want_writable = on;
+}
+
+ssize_t ev_sendfile(struct ev_conn *conn, int fd, off_t *offset, size_t count)
+{
+    ssize_t n;
+
+    if (conn->broken) {
+        errno = EPIPE;
+        return -1;
+    }
+    if (outbuf_pending(&conn->out) > 0) { /* the bytes queued before must leave first */
+        errno = EAGAIN;
+        return -1;
+    }
+    do /* a vanished peer gives EPIPE: sig_setup_stop() ignores SIGPIPE */
+        n = sendfile(conn->watch.fd, fd, offset, count);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        touch(conn);
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        conn->broken = true;
+        conn->error = errno;
+    }
+    return n;
+}
+
+void ev_set_timer(struct ev_conn *conn, unsigned ms)
+{
+    timer_remove(conn);
+    if (ms == 0 || conn->lingering)
+        return;
+    conn->timer_at = conn->loop->now + ms;
+    timer_insert(conn);
+}
+
 void ev_close_when_flushed(struct ev_conn *conn)
 {
     conn->read_done = true;
@@ -512,15 +623,29 @@ static void close_lingering(struct ev_loop *loop)
     }
 }
 
+/* Call on_timer for every timer that is due, earliest first. */
+static void run_timers(struct ev_loop *loop)
+{
+    struct ev_conn *c;
+
+    while ((c = loop->timer_first) != NULL && loop->now >= c->timer_at) {
+        timer_remove(c);
+        if (loop->h->on_timer != NULL && loop->h->on_timer(c) < 0)
+            c->broken = true;
+        conn_update(c); /* may close and free c: the list head is read again */
+    }
+}
+
 /* How long epoll_wait may sleep: until the oldest client's idle deadline, the first end of
- * lingering, or the next accept() retry, whichever comes first; or forever (-1). */
+ * lingering, the first timer, or the next accept() retry, whichever comes first; or
+ * forever (-1). */
 static int wait_ms(const struct ev_loop *loop)
 {
     /* TODO(13): how long epoll_wait() may sleep, in ms: until the first deadline, plus 1 (to
      * wake after it, not just before), 0 if it has passed, -1 (forever) when there is none.
      * The deadlines: the idle one of the least recently active client (active.oldest,
      * last_active + opt.idle_timeout s, when --idle-timeout is set), the first lingering
-     * client's linger_until, and accept_retry_at (when not 0).
+     * client's linger_until, the first timer (timer_first), and accept_retry_at (when not 0).
      * README: "Build and run" (--idle-timeout). Checked by: stage 13. */
     (void)loop;
     return -1;
@@ -550,7 +675,7 @@ int ev_loop_run(struct ev_loop *loop, char *err, size_t errlen)
     /* TODO(11): the loop. Until loop->stop: epoll_wait() for up to EV_BATCH events, with
      * wait_ms()'s timeout (-1 with EINTR: go round; another error: snprintf err
      * "epoll_wait: strerror(errno)", return -1); loop->now = now_ms(); dispatch() each event;
-     * then close_idle(), close_lingering(), resume_accepting() once accept_retry_at (when
+     * then run_timers(), close_idle(), close_lingering(), resume_accepting() once accept_retry_at (when
      * not 0) has passed; with --once, leave once its client has gone (served_one, and no
      * connection left). Returns 0.
      * README: "The loop". Checked by: stage 8, stage 9, stage 15. */
@@ -561,6 +686,7 @@ int ev_loop_run(struct ev_loop *loop, char *err, size_t errlen)
     (void)errlen;
     (void)dispatch;
     (void)wait_ms;
+    (void)run_timers;
     (void)close_idle;
     (void)close_lingering;
     sigemptyset(&none);

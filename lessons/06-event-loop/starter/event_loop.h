@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct ev_loop; /* the loop: epoll, the listening socket, the signals, the connections */
 struct ev_conn; /* one client connection, owned by the loop */
@@ -34,6 +35,15 @@ struct ev_handlers {
     int (*on_data)(struct ev_conn *conn, const char *data, size_t len); /* bytes came */
     int (*on_eof)(struct ev_conn *conn);    /* the client will send no more */
     void (*on_close)(struct ev_conn *conn); /* about to be freed: release the state */
+    /* For servers whose answer to a few bytes may be long (lesson 08 sends whole files),
+     * and that need a clock per connection. All optional. */
+    /* How many bytes the handler can take now; 0 stops reading from this client until it
+     * can take some again (asked after every event). NULL: out_per_in alone decides. */
+    size_t (*input_room)(struct ev_conn *conn);
+    /* Everything queued is sent and the socket can take more: send the next piece.
+     * Called only while the handler asks for it with ev_want_writable(). */
+    int (*on_writable)(struct ev_conn *conn);
+    int (*on_timer)(struct ev_conn *conn); /* the time set with ev_set_timer() is up */
 };
 
 struct ev_options {
@@ -66,6 +76,24 @@ const char *ev_peer(const struct ev_conn *conn);
  * queued. Returns 0, or -1 with errno set (the peer is gone, or the output buffer would
  * overflow: the handler sent more than out_per_in allows); the connection then closes. */
 int ev_send(struct ev_conn *conn, const void *data, size_t len);
+
+/* ev_output_room - how many bytes ev_send() can take now without overflowing. */
+size_t ev_output_room(const struct ev_conn *conn);
+
+/* ev_want_writable - while on, call on_writable each time everything queued is sent and the
+ * socket can take more; meanwhile the connection is not "finished" for want of output. */
+void ev_want_writable(struct ev_conn *conn, bool on);
+
+/* ev_sendfile - send up to count bytes of file fd from *offset (advanced) to the client,
+ * without copying them through the program (Linux sendfile), once nothing is queued.
+ * Returns the bytes sent, 0 at the end of the file, or -1 with errno EAGAIN (the socket is
+ * full, or bytes are queued: wait for on_writable) or another errno (the connection then
+ * closes). */
+ssize_t ev_sendfile(struct ev_conn *conn, int fd, off_t *offset, size_t count);
+
+/* ev_set_timer - call on_timer once, ms milliseconds from now, replacing the timer set
+ * before, if any; 0 cancels it. */
+void ev_set_timer(struct ev_conn *conn, unsigned ms);
 
 /* ev_close_when_flushed - read nothing more from the client; once everything queued for
  * it has been sent, half-close the connection and close it when the client closes too
