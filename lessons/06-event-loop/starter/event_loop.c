@@ -674,10 +674,10 @@ int ev_loop_run(struct ev_loop *loop, char *err, size_t errlen)
 {
     /* TODO(11): the loop. Until loop->stop: epoll_wait() for up to EV_BATCH events, with
      * wait_ms()'s timeout (-1 with EINTR: go round; another error: snprintf err
-     * "epoll_wait: strerror(errno)", return -1); loop->now = now_ms(); dispatch() each event;
-     * then run_timers(), close_idle(), close_lingering(), resume_accepting() once accept_retry_at (when
-     * not 0) has passed; with --once, leave once its client has gone (served_one, and no
-     * connection left). Returns 0.
+     * "epoll_wait: strerror(errno)", return -1); loop->now = now_ms(); dispatch() each
+     * event; then run_timers(), close_idle(), close_lingering(), and resume_accepting()
+     * once accept_retry_at (when not 0) has passed; with --once, leave once its client
+     * has gone (served_one, and no connection left). Returns 0.
      * README: "The loop". Checked by: stage 8, stage 9, stage 15. */
     sigset_t none;
 
