@@ -20,15 +20,23 @@ KIT_STAGE=
 KIT_HINT=
 KIT_HINT_SECTION=
 
-# The lesson README a test file belongs to: tests/03-echo-server.bats -> lessons/03-echo-server.
+# The lesson README a test file belongs to: tests/03-echo-server.bats -> lessons/03-echo-server;
+# a lesson with several files (tests/05-multi-client-fork.bats) -> the lesson of its number.
 kit_lesson_readme() {
-    local name
+    local name dir
     name=$(basename "$BATS_TEST_FILENAME" .bats)
     if [ -f "$KIT_ROOT/lessons/$name/README.md" ]; then
         echo "lessons/$name/README.md"
-    else
-        echo "docs/testing.md"
+        return 0
     fi
+    for dir in "$KIT_ROOT/lessons/${name%%-*}"-*/; do
+        if [ -f "$dir/README.md" ]; then
+            dir=${dir%/}
+            echo "lessons/${dir##*/}/README.md"
+            return 0
+        fi
+    done
+    echo "docs/testing.md"
 }
 
 # kit_stage_gate - in setup: note this test's stage; skip it when an earlier stage failed.
