@@ -67,7 +67,7 @@ EOF
 
 @test "stage 3: echo-fork-server: a client that never reads does not stop another being served" {
     hint "after accept(), fork(): the child serves the client while the parent goes back to accept() at once; a parent that serves the client itself serves one at a time" "$M_S_FORK"
-    echo_test_never_reads_while_another_served
+    multi_test_never_reads_while_another_served
 }
 
 @test "stage 3: echo-fork-server: a child per client, holding only its client's socket; the parent only its listener" {

@@ -18,7 +18,7 @@ load lib/java_peers
     KK_SERVER=kk-multi-server
     KK_SERVER_ARGS=(-q)
     STOP_HINT_SECTION=$M_S_STOP_THREADS
-    STOP_HINT_IGNORED="SIGTERM must end the server: the main thread waits for clients only in sig_wait_fd() (through multi_accept), which returns on a stop; then it closes the listener, shuts down every client socket and waits for every thread"
+    STOP_HINT_IGNORED="SIGTERM must end the server: the main thread waits for clients only in sig_wait_fd() (through multi_accept), which returns on a stop; then it closes the listener and registry_stop() shuts down every client socket and joins the reaper, which ends once the stop has begun and every client thread is joined (a reaper never told of the stop keeps main waiting)"
 }
 
 setup_file() {
