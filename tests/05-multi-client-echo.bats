@@ -210,6 +210,11 @@ print(s.recv(10).decode(), end="")
 
 # ---- stage 13: --max-clients -------------------------------------------------------------
 
+@test "stage 13: echo-multi-server: --max-clients 2 turns the third client away, then takes the next" {
+    hint "count the conversations under way in the registry, under its mutex: with --max-clients of them the next client gets \"Server busy, try again later.\" and is closed (multi_refuse); a slot is free again once a conversation is over" "$M_S_CAP"
+    multi_test_max_clients_echo
+}
+
 @test "stage 13: echo-multi-server: refused clients that sent a request read the busy line, then EOF" {
     hint "with --max-clients conversations under way, the next client is told \"Server busy, try again later.\"; it may have sent bytes already: closing with them unread sends a reset, so half-close, read and drop what comes for a moment, then close (multi_refuse)" "$M_S_CAP"
     echo_test_refused_read_busy_line

@@ -4,7 +4,8 @@
  * see net_accept_failed_one in common/net.h).
  *
  *   KIT_ACCEPT_FAIL=N:NAME    the Nth connection accepted fails with NAME: EPROTO, ENOPROTOOPT,
- *                             EHOSTDOWN, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, ENETDOWN, EPERM
+ *                             EHOSTDOWN, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, ENETDOWN, EPERM,
+ *                             ENONET, or ECONNABORTED (a client that gave up in the backlog)
  *   KIT_ACCEPT_FAIL_LOG=FILE  append one line there when it does, so that a test can tell a
  *                             shim that never ran (a statically linked server) from a pass
  *   KIT_ACCEPT_FAIL_SIGNAL=CHLD  then, errno already set, send SIGCHLD to the process, as when
@@ -35,10 +36,15 @@ struct errno_name {
 };
 
 static const struct errno_name errno_names[] = {
-    {"EPROTO", EPROTO},         {"ENOPROTOOPT", ENOPROTOOPT},
-    {"EHOSTDOWN", EHOSTDOWN},   {"EHOSTUNREACH", EHOSTUNREACH},
-    {"EOPNOTSUPP", EOPNOTSUPP}, {"ENETUNREACH", ENETUNREACH},
-    {"ENETDOWN", ENETDOWN},     {"EPERM", EPERM},
+    {"EPROTO", EPROTO},
+    {"ENOPROTOOPT", ENOPROTOOPT},
+    {"EHOSTDOWN", EHOSTDOWN},
+    {"EHOSTUNREACH", EHOSTUNREACH},
+    {"EOPNOTSUPP", EOPNOTSUPP},
+    {"ENETUNREACH", ENETUNREACH},
+    {"ENETDOWN", ENETDOWN},
+    {"EPERM", EPERM},
+    {"ECONNABORTED", ECONNABORTED},
 };
 
 /* Connections accepted so far, by any thread. */

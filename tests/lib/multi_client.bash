@@ -10,11 +10,14 @@
 #   multi_socket_count PID           how many sockets PID holds open
 #   multi_hold_echo_clients N        N echo clients connected and echoed, held in the
 #                                    background until the server closes them
+#   multi_release_clients            the held clients leave
 #   multi_stop_within MS             SIGTERM: exit 0 within MS milliseconds (scaled)
 #   multi_assert_all_logged_closed N ADVICE  the log holds N "connection from" and N "closed"
 #   multi_test_stop_closes_every_client ADVICE  20 echo clients held, SIGTERM: each sees the
 #                                    end of its connection and is logged "closed", exit 0
 #                                    within 2 s
+#   multi_test_max_clients_echo      --max-clients 2: the third client gets the busy line and
+#                                    EOF; a slot frees once a client has left
 #   multi_test_never_reads_while_another_served  a client that never reads blocks its echo;
 #                                    another client is echoed meanwhile
 #   multi_test_sigterm_while_busy    SIGTERM while one client streams and 16 keep connecting
@@ -94,6 +97,11 @@ print(", ".join("%d %s" % (n, end) for end, n in sorted(ends.items())))
     done
 }
 
+# multi_release_clients - the held clients leave (their process ends, their sockets close).
+multi_release_clients() {
+    { kill "$HOLD_PID" && wait "$HOLD_PID"; } 2>/dev/null || true
+}
+
 # multi_stop_within MS - SIGTERM to the server: it must exit 0 within MS milliseconds (scaled).
 multi_stop_within() {
     local start elapsed status=0
@@ -155,6 +163,39 @@ multi_test_stop_closes_every_client() {
         return 1
     fi
     multi_assert_all_logged_closed 20 "$1"
+}
+
+# multi_test_max_clients_echo - an echo server with --max-clients 2 and two clients connected:
+# a third client reads "Server busy, try again later." and the end of the connection; once
+# the two have left, a client is served again (polled: a slot is free once the server has
+# noticed, a reaped child or a finished conversation). "refused" is logged.
+multi_test_max_clients_echo() {
+    local n=0
+    start_server "$ECHO_SERVER" --max-clients 2 0
+    multi_hold_echo_clients 2
+    run timeout "$(tmo 5)" nc 127.0.0.1 "$SERVER_PORT" </dev/null
+    if [ "$output" != 'Server busy, try again later.' ]; then
+        if [ -z "$output" ]; then
+            echo "with --max-clients 2 and 2 clients connected, a third client was served" \
+                "(it sent nothing and got nothing back) instead of reading" \
+                "\"Server busy, try again later.\" and the end of its connection"
+        else
+            echo "with --max-clients 2 and 2 clients connected, a third client read" \
+                "\"${output:0:80}\" (\"Server busy, try again later.\" expected, then the end)"
+        fi
+        multi_release_clients
+        return 1
+    fi
+    multi_release_clients # both clients leave: their slots are free once the server notices
+    until run echo_text_round_trip 127.0.0.1 $'a slot is free\n' && [ "$status" -eq 0 ]; do
+        [ $((n += 1)) -le $((50 * KIT_SLOW)) ] || fail "still refused 5 s after both clients left"
+        sleep 0.1
+    done
+    stop_server
+    if ! grep -qE '^refused 127\.0\.0\.1:[0-9]+: too many clients$' "$SERVER_ERR"; then
+        echo "the refused client was not logged \"refused 127.0.0.1:PORT: too many clients\""
+        return 1
+    fi
 }
 
 # multi_test_never_reads_while_another_served - a client that sends and never reads is
