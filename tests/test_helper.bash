@@ -97,10 +97,14 @@ kit_valgrind_wanted() {
 kit_make_wrappers() {
     local lesson dir prog name python
     mkdir -p "$KIT_BIN"
-    # The tests' peers are python3 scripts, run hundreds of times. A version manager's shim
-    # (pyenv's is a bash script) costs ten times the interpreter's own start: link the
-    # interpreter it resolves to, once.
-    if python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$python" ]; then
+    # The tests' peers are python3 scripts, run hundreds of times, that need only the
+    # standard library. A version manager's shim (pyenv's is a bash script) costs ten times
+    # the interpreter's own start, and its interpreter's site-packages twice that again:
+    # link the system's python3 (tests/deps installs it), or else the interpreter the shim
+    # resolves to, once.
+    if [ -x /usr/bin/python3 ]; then
+        ln -sf /usr/bin/python3 "$KIT_BIN/python3"
+    elif python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$python" ]; then
         ln -sf "$python" "$KIT_BIN/python3"
     fi
     for lesson in "$KIT_ROOT"/lessons/[0-9][0-9]-*/ "$KIT_ROOT/build/${KIT_VARIANT:+$KIT_VARIANT/}tests/"; do
@@ -189,7 +193,7 @@ KIT_SERVER_PIDS=()
 kit_setup() {
     kit_contain
     KIT_VG_DIR=$BATS_TEST_TMPDIR/valgrind
-    mkdir -p "$KIT_VG_DIR"
+    [ -z "$VALGRIND" ] || mkdir -p "$KIT_VG_DIR"
     export KIT_VG_DIR
     kit_stage_gate
 }

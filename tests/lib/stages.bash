@@ -40,7 +40,8 @@ kit_stage_gate() {
     [[ $BATS_TEST_DESCRIPTION =~ ^stage\ ([0-9]+): ]] || return 0
     KIT_STAGE=${BASH_REMATCH[1]}
     [ -z "${ALL:-}" ] || return 0
-    failed=$(cat "$BATS_FILE_TMPDIR/failed-stage" 2>/dev/null) || return 0
+    [ -f "$BATS_FILE_TMPDIR/failed-stage" ] || return 0
+    read -r failed <"$BATS_FILE_TMPDIR/failed-stage"
     if [ "$KIT_STAGE" -gt "$failed" ]; then
         skip "stage $failed failed first: make it pass, then this one runs (ALL=1 runs every stage)"
     fi
@@ -51,7 +52,8 @@ kit_stage_report() {
     local failed
     [ -z "${BATS_TEST_COMPLETED:-}" ] || return 0
     if [ -n "$KIT_STAGE" ]; then
-        failed=$(cat "$BATS_FILE_TMPDIR/failed-stage" 2>/dev/null) || failed=
+        failed=
+        [ ! -f "$BATS_FILE_TMPDIR/failed-stage" ] || read -r failed <"$BATS_FILE_TMPDIR/failed-stage"
         if [ -z "$failed" ] || [ "$KIT_STAGE" -lt "$failed" ]; then
             echo "$KIT_STAGE" >"$BATS_FILE_TMPDIR/failed-stage"
         fi
