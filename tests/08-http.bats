@@ -500,7 +500,6 @@ GET /e/last HTTP/1.1" "$(grep -a '^GET ' "$BATS_TEST_TMPDIR/script/requests.log"
 
 # answer_200 TYPE LENGTH BODY [CONNECTION] - a 200 answer for a file of the test root (dated
 # 2022-01-01), as send prints it; CONNECTION: a "Connection: ..." line's value, if any.
-# (Through "$(...)" an empty BODY loses the empty line that ends the head: write it after.)
 answer_200() {
     printf 'HTTP/1.1 200 OK\nDate: *\nContent-Type: %s\nContent-Length: %s\nLast-Modified: Sat, 01 Jan 2022 00:00:00 GMT\n' "$1" "$2"
     [ -z "${4:-}" ] || printf 'Connection: %s\n' "$4"
@@ -537,10 +536,10 @@ closed 127.0.0.1:$port" "$(cat "$SERVER_ERR")" "the server's stderr is not the l
 @test "stage 3: http-server: HEAD sends the head GET would send, and no body" {
     hint "HEAD: the head GET would send, with the same Content-Length, and no body: the next answer follows the empty line at once" "Where does a body end?"
     serve -q
-    run send 'HEAD /a.css HTTP/1.1\r\nHost: x\r\n\r\nHEAD /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
-    assert_answer "$(answer_200 'text/css; charset=utf-8' 21 '')
-
-HTTP/1.1 404 Not Found
+    run send 'HEAD /a.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    assert_answer "$(answer_200 'text/css; charset=utf-8' 21 '' close)"
+    run send 'HEAD /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    assert_answer "HTTP/1.1 404 Not Found
 Date: *
 Content-Type: text/html; charset=utf-8
 Content-Length: $(error_page 404 'Not Found' 'no such file' | wc -c)
@@ -587,6 +586,16 @@ $url/empty-dir/ 403 text/html; charset=utf-8 " "$output" \
 }
 
 # ---- keep-alive and pipelining -------------------------------------------------------------
+
+@test "stage 4: http-server: answers three pipelined requests in order, from one write" {
+    hint "answer every complete request in the buffer, in order, before waiting for more bytes; keep the bytes after a head for the next request" "Keep-alive and pipelining"
+    serve -q
+    run send 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /sub/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    assert_answer "$(answer_200 'text/html; charset=utf-8' 15 '<h1>hello</h1>')
+$(error_answer 404 'Not Found' 'no such file')
+$(answer_200 'text/html; charset=utf-8' 10 'sub index' close)"
+    stop_server
+}
 
 @test "stage 4: http-server: curl reuses one connection for three requests (keep-alive)" {
     hint "HTTP/1.1 keeps the connection open after an answer: read the next request from it, and close only when the client does" "Keep-alive and pipelining"
@@ -643,16 +652,6 @@ GET /missing 404 Not Found length=$(error_page 404 'Not Found' 'no such file' | 
 POST / 405 Method Not Allowed length=$(error_page 405 'Method Not Allowed' 'this server only reads files: GET and HEAD' | wc -c) sha256=$(error_page 405 'Method Not Allowed' 'this server only reads files: GET and HEAD' | sha256sum | cut -c1-12) type=text/html; charset=utf-8
 GET /sub/ 200 OK length=10 sha256=$(printf 'sub index\n' | sha256sum | cut -c1-12) type=text/html; charset=utf-8
 connections: 1" "$output" "what python's http.client saw, request by request"
-    stop_server
-}
-
-@test "stage 4: http-server: answers three pipelined requests in order, from one write" {
-    hint "answer every complete request in the buffer, in order, before waiting for more bytes; keep the bytes after a head for the next request" "Keep-alive and pipelining"
-    serve -q
-    run send 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /sub/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
-    assert_answer "$(answer_200 'text/html; charset=utf-8' 15 '<h1>hello</h1>')
-$(error_answer 404 'Not Found' 'no such file')
-$(answer_200 'text/html; charset=utf-8' 10 'sub index' close)"
     stop_server
 }
 
