@@ -230,7 +230,7 @@ KIT_OUTPUT_CAP_KB=${KIT_OUTPUT_CAP_KB:-16384}
 # SERVER_ENDPOINT, SERVER_OUT (stdout file) and SERVER_ERR (stderr file). The files are
 # capped at KIT_OUTPUT_CAP_KB each; no core file is written.
 start_server() {
-    local n=0 limit line
+    local n=0 limit line status=0
     SERVER_OUT=$(mktemp "$BATS_TEST_TMPDIR/server-out.XXXXXX")
     SERVER_ERR=$(mktemp "$BATS_TEST_TMPDIR/server-err.XXXXXX")
     (
@@ -243,7 +243,9 @@ start_server() {
     # Poll the server's stdout file: a regular file never blocks the server's later writes.
     until line=$(grep -m1 '^listening on ' "$SERVER_OUT"); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "server did not start: $*: it ended before printing \"listening on ADDR:PORT\""
+            wait "$SERVER_PID" || status=$?
+            echo "server did not start: $*: it ended before printing \"listening on ADDR:PORT\"" \
+                "(it $(kit_describe_exit "$status"))"
             head -n 10 "$SERVER_ERR" | sed 's/^/stderr: /'
             return 1
         elif [ $((n += 1)) -gt "$limit" ]; then
@@ -261,37 +263,66 @@ start_server() {
     SERVER_PORT=${SERVER_ENDPOINT##*:}
 }
 
+# kit_describe_exit STATUS - how a process with shell exit status STATUS ended, in words:
+# "exited 1", "was killed by SIGPIPE (exit status 141)".
+kit_describe_exit() {
+    local status=$1 name
+    if [ "$status" -gt 128 ] && name=$(kill -l "$status" 2>/dev/null); then
+        echo "was killed by SIG$name (exit status $status)"
+    else
+        echo "exited $status"
+    fi
+}
+
+# kit_stop_hint STATUS - the hint for a server that did not exit 0 on SIGTERM (STATUS 124:
+# it was still running). A lesson file may set STOP_HINT_SECTION, its README's section on
+# stopping, and STOP_HINT_IGNORED, its own words for a server that ignores SIGTERM.
+kit_stop_hint() {
+    case $1 in
+    124) hint "${STOP_HINT_IGNORED:-SIGTERM must end the server: a handler that only sets a flag is not enough while the server sleeps in a blocking call (accept, read, write, poll) that SIGTERM does not interrupt}" "${STOP_HINT_SECTION:-}" ;;
+    143) hint "SIGTERM must end the server with exit status 0: catch it (sigaction), close what is open, and return from main" "${STOP_HINT_SECTION:-}" ;;
+    141) hint "a send() or write() to a peer that has gone raises SIGPIPE, which kills the process: ignore SIGPIPE, or send with MSG_NOSIGNAL" ;;
+    *) ;;
+    esac
+}
+
 # stop_server [PID] - SIGTERM, wait up to 5 s (scaled), then SIGKILL; succeeds only when the
-# server exited 0 on its own.
+# server exited 0 on its own. A failure says how it ended instead, under the test, with a hint.
 stop_server() {
-    local pid=${1:-$SERVER_PID} n=0 status=0 signal
-    kill -TERM "$pid" 2>/dev/null || true
+    local pid=${1:-$SERVER_PID} n=0 status=0 stat ended=
+    # A server that already ended is a zombie until waited for (kill still reaches it).
+    read -r stat 2>/dev/null <"/proc/$pid/stat" || stat=
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ] || ended=1
+    kill -TERM "$pid" 2>/dev/null || ended=1
     while kill -0 "$pid" 2>/dev/null; do
         if [ $((n += 1)) -gt $((100 * KIT_SLOW)) ]; then
-            kill -KILL "$pid" 2>/dev/null || true
-            echo "server $pid ignored SIGTERM"
-            wait "$pid" 2>/dev/null || true
+            # One redirection for both: bash may report the kill ("Killed") in between.
+            { kill -KILL "$pid" && wait "$pid"; } 2>/dev/null || true
+            echo "server $pid ignored SIGTERM: still running $((5 * KIT_SLOW)) s after it, killed"
+            kit_stop_hint 124
             return 1
         fi
         sleep 0.05
     done
     wait "$pid" || status=$?
+    [ "$status" -ne 0 ] || return 0
     if [ "$status" -eq $((128 + 25)) ]; then
         echo "server $pid wrote more than $KIT_OUTPUT_CAP_KB KiB to stdout or stderr (SIGXFSZ)"
-        return 1
-    elif [ "$status" -gt 128 ]; then
-        signal=SIG$(kill -l "$status" 2>/dev/null)
-        if [ "$signal" = SIGTERM ]; then
-            echo "server $pid was killed by SIGTERM (exit status $status): a server catches" \
-                "SIGTERM and SIGINT, closes everything and exits 0"
-        else
-            echo "server $pid was killed by $signal (exit status $status)"
-        fi
-        return 1
-    elif [ "$status" -ne 0 ]; then
-        echo "server $pid exited $status"
-        return 1
+    elif [ "$status" -eq 99 ] && [ -n "$VALGRIND" ]; then
+        echo "server $pid exited 99: valgrind found an error (its report follows)"
+    elif [ -n "$ended" ]; then
+        echo "server $pid had ended before the test stopped it: it $(kit_describe_exit "$status")"
+        kit_stop_hint "$status"
+    elif [ "$status" -eq $((128 + 15)) ]; then
+        echo "server $pid was killed by SIGTERM (exit status $status): a server catches" \
+            "SIGTERM and SIGINT, closes everything and exits 0"
+        kit_stop_hint "$status"
+    else
+        echo "server $pid $(kit_describe_exit "$status")"
+        kit_stop_hint "$status"
     fi
+    return 1
 }
 
 # wait_exit PID SECS - wait for a process of ours to end by itself; its exit status is

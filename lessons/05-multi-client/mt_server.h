@@ -19,9 +19,9 @@ struct mt_service {
     void (*report)(const char *peer, int err);
 };
 
-/* mt_server_main - the whole program: parse [-b ADDR] [--max-clients N] [-q] PORT, listen,
- * serve every client in its own thread until SIGINT or SIGTERM, then stop every thread.
- * Returns the exit status (exits itself on bad usage or a failure to listen). */
+/* mt_server_main - the whole program: parse [-b ADDR] [--max-clients N] [-q] PORT (multi.h),
+ * listen, serve every client in its own thread until SIGINT or SIGTERM, then stop every
+ * thread. Returns the exit status (exits itself on bad usage or a failure to listen). */
 int mt_server_main(int argc, char **argv, const struct mt_service *service);
 
 #endif

@@ -1,4 +1,4 @@
-/* registry.c - live connections: add, leave, reap, and stop them all. */
+/* registry.c - live connections: add, leave, reap as they end, and stop them all. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -51,22 +51,30 @@ static void unlock(struct registry *reg)
 
 /* ---- the registry --------------------------------------------------------------- */
 
+static void *reap_threads(void *arg);
+
 int registry_init(struct registry *reg, size_t max)
 {
     int rc;
 
     *reg = (struct registry){.max = max};
     rc = pthread_mutex_init(&reg->lock, NULL);
-    if (rc == 0) {
-        rc = pthread_cond_init(&reg->finished, NULL);
-        if (rc != 0)
-            pthread_mutex_destroy(&reg->lock);
-    }
-    if (rc != 0) {
-        errno = rc;
-        return -1;
-    }
+    if (rc != 0)
+        goto fail;
+    rc = pthread_cond_init(&reg->finished, NULL);
+    if (rc != 0)
+        goto fail_mutex;
+    rc = pthread_create(&reg->reaper, NULL, reap_threads, reg);
+    if (rc != 0)
+        goto fail_cond;
     return 0;
+fail_cond:
+    pthread_cond_destroy(&reg->finished);
+fail_mutex:
+    pthread_mutex_destroy(&reg->lock);
+fail:
+    errno = rc;
+    return -1;
 }
 
 void registry_destroy(struct registry *reg)
@@ -98,11 +106,15 @@ static void free_slot(struct registry *reg, struct conn *c)
     c->slot_freed = true;
 }
 
-void registry_free_slot(struct registry *reg, struct conn *c)
+bool registry_free_slot(struct registry *reg, struct conn *c)
 {
+    bool stopping;
+
     lock(reg);
     free_slot(reg, c);
+    stopping = reg->stopping;
     unlock(reg);
+    return stopping;
 }
 
 void registry_leave(struct registry *reg, struct conn *c)
@@ -131,6 +143,8 @@ void registry_done(struct registry *reg, struct conn *c)
     unlock(reg);
 }
 
+/* ---- the reaper ------------------------------------------------------------------ */
+
 /* Join and free every conn of a list taken out of the registry. No lock is held: each of
  * these threads has called registry_done already, so a join waits only for its return. */
 static void join_all(struct conn *list)
@@ -143,31 +157,20 @@ static void join_all(struct conn *list)
     }
 }
 
-void registry_reap(struct registry *reg)
+/* Join each client thread as soon as it is done: an ended thread that nobody joins keeps its
+ * stack mapped, and the accept loop, asleep until the next client, cannot do it. Ends once a
+ * stop has begun and every thread is joined; not "once the live list is empty": a thread
+ * that has left it may still be closing its socket and logging, and is joined like others. */
+static void *reap_threads(void *arg)
 {
-    struct conn *done;
+    struct registry *reg = arg;
 
     lock(reg);
-    done = reg->done;
-    reg->done = NULL;
-    unlock(reg);
-    join_all(done);
-}
-
-void registry_stop(struct registry *reg)
-{
-    lock(reg);
-    /* A thread blocked in read() sees EOF, one blocked in write() gets EPIPE. shutdown(),
-     * unlike close(), leaves the descriptor to its thread, which closes it itself. */
-    for (struct conn *c = reg->live; c != NULL; c = c->next)
-        (void)shutdown(c->fd, SHUT_RDWR);
-    /* Not "until the live list is empty": a thread that has left it may still be closing
-     * its socket and logging, and must be joined like the others. */
     for (;;) {
         struct conn *done = reg->done;
-        if (done == NULL && reg->threads == 0)
-            break;
         if (done == NULL) {
+            if (reg->stopping && reg->threads == 0)
+                break;
             check(pthread_cond_wait(&reg->finished, &reg->lock), "pthread_cond_wait");
             continue;
         }
@@ -177,4 +180,18 @@ void registry_stop(struct registry *reg)
         lock(reg);
     }
     unlock(reg);
+    return NULL;
+}
+
+void registry_stop(struct registry *reg)
+{
+    lock(reg);
+    reg->stopping = true;
+    /* A thread blocked in read() sees EOF, one blocked in write() gets EPIPE. shutdown(),
+     * unlike close(), leaves the descriptor to its thread, which closes it itself. */
+    for (struct conn *c = reg->live; c != NULL; c = c->next)
+        (void)shutdown(c->fd, SHUT_RDWR);
+    check(pthread_cond_signal(&reg->finished), "pthread_cond_signal"); /* maybe none left */
+    unlock(reg);
+    check(pthread_join(reg->reaper, NULL), "pthread_join");
 }

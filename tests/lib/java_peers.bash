@@ -4,10 +4,11 @@
 # tutorial's programs do and use the same classes (Socket, ServerSocket, PrintWriter,
 # BufferedReader, a Thread per client), so a test that runs one against a C program shows
 # that the C program talks with Java's socket classes. A bats file compiles the peers it
-# needs once, and every test that runs one starts with need_java_peers:
+# once (all of them: see java_peers_build), and every test that runs one starts with
+# need_java_peers:
 #
 #   load lib/java_peers
-#   setup_file() { java_peers_build EchoPeerClient EchoPeerServer; }
+#   setup_file() { java_peers_build; }
 #   @test "..." {
 #       need_java_peers
 #       run timeout "$(tmo 10)" "${JAVA_PEER[@]}" EchoPeerClient 127.0.0.1 "$SERVER_PORT"
@@ -19,23 +20,31 @@
 # shellcheck shell=bash
 
 JAVA_PEERS_SRC=$KIT_ROOT/tests/peers/java
-JAVA_PEERS_CLASSES=$BATS_FILE_TMPDIR/java-peers
+# Compiled once for every bats file and every run, like the kit's programs: into build/,
+# again only when a source is newer than the last compilation.
+JAVA_PEERS_CLASSES=$KIT_ROOT/build/java-peers
 
 # The command that runs a peer: "${JAVA_PEER[@]}" CLASS ARGS...
 JAVA_PEER=(java -cp "$JAVA_PEERS_CLASSES")
 
-# java_peers_build CLASS... - in setup_file: compile those peers, and the classes they use
-# (found through -sourcepath), into this file's temporary directory, every warning an
-# error. Without javac and java it compiles nothing, and need_java_peers skips.
+# java_peers_build [CLASS...] - in setup_file: make sure every peer is compiled (every
+# warning an error) into build/java-peers. Several bats files run at once: the first to
+# come compiles, under a lock, and the others wait for it and reuse its classes. Without
+# javac and java it compiles nothing, and need_java_peers skips.
 java_peers_build() {
-    local class sources=()
+    local stamp=$JAVA_PEERS_CLASSES/.compiled
     command -v javac >/dev/null && command -v java >/dev/null || return 0
-    for class in "$@"; do
-        sources+=("$JAVA_PEERS_SRC/$class.java")
-    done
-    mkdir -p "$JAVA_PEERS_CLASSES"
-    javac -Xlint:all -Werror -d "$JAVA_PEERS_CLASSES" -sourcepath "$JAVA_PEERS_SRC" \
-        "${sources[@]}"
+    mkdir -p "$KIT_ROOT/build"
+    (
+        flock 9
+        if [ -f "$stamp" ] && [ -z "$(find "$JAVA_PEERS_SRC" -name '*.java' -newer "$stamp")" ]; then
+            exit 0
+        fi
+        rm -rf "$JAVA_PEERS_CLASSES.new" &&
+            javac -Xlint:all -Werror -d "$JAVA_PEERS_CLASSES.new" "$JAVA_PEERS_SRC"/*.java &&
+            touch "$JAVA_PEERS_CLASSES.new/.compiled" &&
+            rm -rf "$JAVA_PEERS_CLASSES" && mv "$JAVA_PEERS_CLASSES.new" "$JAVA_PEERS_CLASSES"
+    ) 9>"$KIT_ROOT/build/java-peers.lock"
 }
 
 # need_java_peers - skip this test, saying why, when this machine has no JDK.

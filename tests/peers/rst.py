@@ -7,7 +7,8 @@ Sends up to BYTES bytes and never reads, stopping early when its writes make no 
 for 0.3 s (the server is then blocked writing the echo back). Then it closes with
 SO_LINGER {on, 0 s}: the kernel discards what is queued and sends RST instead of FIN, so
 the server's next read or write fails with ECONNRESET (or EPIPE). Prints
-"sent N bytes, then reset". Exit 0.
+"sent N bytes, then reset". Exit 0; when the server ends the connection first, "the
+connection failed after N bytes: REASON", exit 1.
 """
 import select
 import socket
@@ -32,6 +33,9 @@ def main():
             sent += sock.send(block[:min(len(block), total - sent)])
         except BlockingIOError:
             pass
+        except OSError as e:
+            print(f"the connection failed after {sent} bytes: {e.strerror}", flush=True)
+            return 1
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
     print(f"sent {sent} bytes, then reset", flush=True)
