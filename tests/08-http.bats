@@ -15,6 +15,9 @@
 load test_helper
 
 PEERS=$KIT_ROOT/tests/peers
+# The README section that a server failing to stop on SIGTERM is pointed to (test_helper).
+# shellcheck disable=SC2034 # read by test_helper.bash
+STOP_HINT_SECTION="The server: a third handler on lesson 06's loop"
 
 SERVER_USAGE="usage: http-server [-b ADDR] [-d ROOT] [--header-timeout SECS] [--idle-timeout SECS] [--max-clients N] [--no-sendfile] [--once] [-q] PORT"
 GET_USAGE="usage: http-get [-i] [-I] [-L] [--timeout SECS] [-o FILE] URL"

@@ -23,6 +23,9 @@ load test_helper
 load lib/java_peers
 
 PEERS=$KIT_ROOT/tests/peers
+# The README section that a server failing to stop on SIGTERM is pointed to (test_helper).
+# shellcheck disable=SC2034 # read by test_helper.bash
+STOP_HINT_SECTION="\`make trace\`"
 
 SERVER_USAGE="usage: quote-server [-b ADDR] [-f FILE] [--batch] [-q] PORT"
 CLIENT_USAGE="usage: quote-client [--timeout MS] [--retries N] [--no-tag] [-v] HOST PORT"
