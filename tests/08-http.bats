@@ -11,6 +11,10 @@
 # 3 serving files; 4 keep-alive and pipelining; 5 refusing malformed and ambiguous
 # requests (smuggling), bodies; 6 sizes and time (slowloris); 7 paths (traversal);
 # 8 large files, resources, wrk and a real browser.
+#
+# A failing test prints, on one screen, what was sent, what was expected and what came
+# (assert_answer, expect_get, assert_text), and a hint naming the README section. The
+# classic faults of tests/mutants/08-*.patch each fail one of them ("Find the bug").
 
 load test_helper
 

@@ -17,6 +17,10 @@
 #
 # Root and a working `ip netns` are needed for those tests; elsewhere they are skipped with
 # the reason. Every other test runs on loopback.
+#
+# A failing test says what was sent, expected and got, in a learner's words (ran,
+# assert_text), with a hint naming the README section. The classic faults of
+# tests/mutants/09-*.patch each fail one of them ("Find the bug").
 
 # shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
 load test_helper
