@@ -65,19 +65,6 @@ send() {
 
 # ---- what a failing test shows: what was sent, what was expected, what came -------------
 
-# assert_text EXPECTED GOT [WHAT] - two texts are equal; otherwise print WHAT and the lines
-# where they differ (- expected, + got, two lines of context), at most 30, each cut at 150
-# characters: one screen, however long the texts.
-assert_text() {
-    [ "$2" = "$1" ] && return 0
-    {
-        echo "${3:-expected and got differ}, line by line (- expected, + got):"
-        diff -U2 <(printf '%s\n' "$1") <(printf '%s\n' "$2") | tail -n +3 |
-            sed 's/^@@.*@@$/  .../' | cut -c1-150 | head -n 30
-    } >&2
-    return 1
-}
-
 # assert_answer EXPECTED - after `run send ...`: the server answered EXPECTED (as send prints
 # it) and closed the connection. Otherwise print the request sent and how the answer differs.
 assert_answer() {

@@ -158,19 +158,6 @@ elapsed_ms() {
     echo $((($(date +%s%N) - $1) / 1000000))
 }
 
-# assert_text EXPECTED GOT [WHAT] - two texts are equal; otherwise print WHAT and the lines
-# where they differ (- expected, + got, two lines of context), at most 30, each cut at 150
-# characters: one screen, however long the texts.
-assert_text() {
-    [ "$2" = "$1" ] && return 0
-    {
-        echo "${3:-expected and got differ}, line by line (- expected, + got):"
-        diff -U2 <(printf '%s\n' "$1") <(printf '%s\n' "$2") | tail -n +3 |
-            sed 's/^@@.*@@$/  .../' | cut -c1-150 | head -n 30
-    } >&2
-    return 1
-}
-
 # ran CMD... - for a failure message, after `run --separate-stderr CMD...`: the command, then
 # its exit status, stdout and stderr, each on a line of its own, bytes made visible.
 ran() {
