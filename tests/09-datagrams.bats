@@ -17,12 +17,19 @@
 #
 # Root and a working `ip netns` are needed for those tests; elsewhere they are skipped with
 # the reason. Every other test runs on loopback.
+#
+# A failing test says what was sent, expected and got, in a learner's words (ran,
+# assert_text), with a hint naming the README section. The classic faults of
+# tests/mutants/09-*.patch each fail one of them ("Find the bug").
 
 # shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
 load test_helper
 load lib/java_peers
 
 PEERS=$KIT_ROOT/tests/peers
+# The README section that a server failing to stop on SIGTERM is pointed to (test_helper).
+# shellcheck disable=SC2034 # read by test_helper.bash
+STOP_HINT_SECTION="\`make trace\`"
 
 SERVER_USAGE="usage: quote-server [-b ADDR] [-f FILE] [--batch] [-q] PORT"
 CLIENT_USAGE="usage: quote-client [--timeout MS] [--retries N] [--no-tag] [-v] HOST PORT"
@@ -151,6 +158,17 @@ elapsed_ms() {
     echo $((($(date +%s%N) - $1) / 1000000))
 }
 
+# ran CMD... - for a failure message, after `run --separate-stderr CMD...`: the command, then
+# its exit status, stdout and stderr, each on a line of its own, bytes made visible.
+ran() {
+    local out err
+    printf '%s' "$output" >"$BATS_TEST_TMPDIR/ran.out"
+    printf '%s' "$stderr" >"$BATS_TEST_TMPDIR/ran.err"
+    out=$(show_bytes "$BATS_TEST_TMPDIR/ran.out" 200)
+    err=$(show_bytes "$BATS_TEST_TMPDIR/ran.err" 400)
+    printf 'ran:    %s\ngot:    exit %s\nstdout: %s\nstderr: %s' "$*" "$status" "$out" "$err"
+}
+
 # ---- stage 1: the contract -----------------------------------------------------------------
 
 @test "stage 1: every program prints its usage for -h and --help, on stdout, exit 0" {
@@ -253,6 +271,7 @@ EOF
 }
 
 @test "stage 2: without -f the server has its own quotes; -q logs nothing; SIGTERM exits 0" {
+    hint "without -f the built-in quotes, the first one first; -q: no line on stderr; SIGTERM: exit 0" "Build and run"
     start_quote_server -q
     run --separate-stderr timeout "$(tmo 5)" quote-client 127.0.0.1 "$Q_PORT"
     assert_success
@@ -295,13 +314,15 @@ EOF
     # The same server with a reply that lacks the tag: every reply is ignored.
     printf '#!/bin/sh\ncat >/dev/null\nprintf "%%s" "No tag here."\n' >"$script"
     run --separate-stderr timeout "$(tmo 5)" quote-client -v --timeout 50 --retries 1 127.0.0.1 "$port"
-    assert_failure 1
-    assert_output ''
+    [ "$status" -eq 1 ] && [ -z "$output" ] ||
+        fail "socat answered each request with \"No tag here.\", a reply without the request's tag: it must be ignored, and after 2 tries comes one line and exit 1
+$(ran quote-client -v --timeout 50 --retries 1 127.0.0.1 "$port")"
     [[ ${stderr} =~ ignored\ a\ reply\ that\ is\ not\ for\ \"[0-9a-f]{8}-1\":\ \"No\ tag\ here\.\" ]]
     assert_equal "${stderr##*$'\n'}" "quote-client: no reply from 127.0.0.1 port $port after 2 tries"
 }
 
 @test "stage 2: the Java QuotePeerClient gets a quote; quote-client --no-tag reads the Java QuotePeerServer to its Goodbye" {
+    hint "the tutorial's client sends 256 zero bytes: an empty tag, answered with the quote alone; --no-tag sends the same and takes any reply" "The tutorial's Java programs, and ours against them"
     need_java_peers
     local port pid status=0
     start_quote_server -f "$QUOTES"
@@ -315,8 +336,9 @@ EOF
     start_udp_peer "$port" timeout "$(tmo 20)" "${JAVA_PEER[@]}" QuotePeerServer "$port" "$BATS_TEST_TMPDIR/two"
     pid=$UDP_PEER_PID
     run --separate-stderr timeout "$(tmo 5)" quote-client --timeout 100 --retries 0 127.0.0.1 "$port"
-    assert_failure 1
-    assert_equal "$stderr" "quote-client: no reply from 127.0.0.1 port $port after 1 tries"
+    [ "$status" -eq 1 ] && [ "$stderr" = "quote-client: no reply from 127.0.0.1 port $port after 1 tries" ] ||
+        fail "the Java QuotePeerServer answers with a quote alone, without the request's tag: without --no-tag, quote-client must ignore it
+$(ran quote-client --timeout 100 --retries 0 127.0.0.1 "$port")"
     run timeout "$(tmo 5)" quote-client --no-tag 127.0.0.1 "$port"
     assert_output 'Quote of the Moment: two'
     run timeout "$(tmo 5)" quote-client --no-tag 127.0.0.1 "$port"
@@ -348,17 +370,19 @@ EOF
 
 @test "stage 3: a request longer than 512 bytes is cut short by the kernel: reported, not answered" {
     hint "recvmsg() sets MSG_TRUNC in msg_flags when the datagram did not fit: check it" "What a datagram keeps"
-    local batch x512
-    x512=$(printf 'x%.0s' {1..512})
+    local batch
     for batch in '' --batch; do
         start_quote_server -f "$QUOTES" ${batch:+"$batch"}
-        run timeout "$(tmo 5)" python3 "$PEERS/udp_peer.py" --expect 1 127.0.0.1 "$Q_PORT" x:513 x:512
-        assert_success
-        assert_output "524 \"$x512 first quote\""
+        # Three back to back: the first is cut to 512 bytes by the kernel, and has no reply.
+        run timeout "$(tmo 5)" python3 "$PEERS/udp_peer.py" --expect 2 127.0.0.1 "$Q_PORT" x:513 x:512 m
+        assert_text "524 \"(512 x) first quote\"
+14 \"m second quote\"" "${output//$(printf 'x%.0s' {1..512})/(512 x)}" \
+            "quote-server${batch:+ $batch}: the replies (LENGTH \"BYTES\") to three datagrams sent back to back: 513 bytes of x (too long: no reply), 512 bytes of x, then \"m\""
         stop_server "$Q_PID"
         run cat "$Q_ERR"
         assert_line --index 0 --regexp '^request from 127\.0\.0\.1:[0-9]+ \(more than 512 bytes\): cut short, not answered$'
         assert_line --index 1 --regexp '^request from 127\.0\.0\.1:[0-9]+ \(512 bytes\): sent quote 1 \(524 bytes\)$'
+        assert_line --index 2 --regexp '^request from 127\.0\.0\.1:[0-9]+ \(1 bytes\): sent quote 2 \(14 bytes\)$'
     done
 }
 
@@ -390,6 +414,7 @@ EOF
 }
 
 @test "stage 3: the Java QuotePeerClient's 256-byte packet silently cuts a longer quote" {
+    hint "read a reply into a buffer larger than any datagram (64 KiB): a smaller one cuts it, as Java's 256-byte packet does" "What a datagram keeps"
     need_java_peers
     local long
     long=$(printf 'q%.0s' {1..300})
@@ -417,7 +442,8 @@ EOF
     assert_output ''
     assert_equal "$stderr" "quote-client: no reply from 127.0.0.1 port $port: Connection refused"
     # Well before the first timeout (500 ms): the refusal does not wait for it.
-    [ "$ms" -lt $((400 * KIT_SLOW)) ] || fail "took $ms ms"
+    [ "$ms" -lt $((400 * KIT_SLOW)) ] ||
+        fail "the refusal took $ms ms to report: it comes with the first recv(), before any timeout (500 ms)"
 }
 
 @test "stage 4: localhost is tried address by address: ::1 refuses at once, 127.0.0.1 answers" {
@@ -425,8 +451,9 @@ EOF
     need_ipv6_localhost
     start_quote_server -f "$QUOTES"
     run --separate-stderr as_ipv6_localhost timeout "$(tmo 5)" quote-client -v localhost "$Q_PORT"
-    assert_success
-    assert_output 'Quote of the Moment: first quote'
+    [ "$status" -eq 0 ] && [ "$output" = 'Quote of the Moment: first quote' ] ||
+        fail "localhost is ::1 first, then 127.0.0.1, and the server listens on 127.0.0.1 only: ::1 refuses, and the quote must come from 127.0.0.1
+$(ran quote-client -v localhost "$Q_PORT")"
     [[ $stderr =~ sent\ \"[0-9a-f]{8}-1\"\ to\ \[::1\]:$Q_PORT, ]]
     [[ $stderr == *"quote-client: Connection refused, trying the next address"* ]]
     [[ $stderr =~ sent\ \"[0-9a-f]{8}-1\"\ to\ 127\.0\.0\.1:$Q_PORT, ]]
@@ -440,46 +467,53 @@ EOF
     start=$(date +%s%N)
     run --separate-stderr timeout "$(tmo 5)" "${ON_CLI[@]}" quote-client -v --timeout 20 "$HOLE_IP4" "$MPORT"
     ms=$(elapsed_ms "$start")
+    # 20 + 40 + 80 + 160 ms of waiting, no less.
+    [ "$ms" -ge 300 ] ||
+        fail "quote-client --timeout 20 gave up after $ms ms: four tries that wait 20, 40, 80 and 160 ms take 300 ms at least
+$(ran quote-client -v --timeout 20 "$HOLE_IP4" "$MPORT")"
     assert_failure 1
     assert_output ''
-    [[ $stderr =~ try\ 1\ of\ 4:\ sent\ \"([0-9a-f]{8})-1\" ]]
-    local tag=${BASH_REMATCH[1]}
-    assert_equal "$stderr" "quote-client: try 1 of 4: sent \"$tag-1\" to $HOLE_IP4:$MPORT, waiting 20 ms
+    assert_text "quote-client: try 1 of 4: sent \"TAG-1\" to $HOLE_IP4:$MPORT, waiting 20 ms
 quote-client: no reply in 20 ms
-quote-client: try 2 of 4: sent \"$tag-2\" to $HOLE_IP4:$MPORT, waiting 40 ms
+quote-client: try 2 of 4: sent \"TAG-2\" to $HOLE_IP4:$MPORT, waiting 40 ms
 quote-client: no reply in 40 ms
-quote-client: try 3 of 4: sent \"$tag-3\" to $HOLE_IP4:$MPORT, waiting 80 ms
+quote-client: try 3 of 4: sent \"TAG-3\" to $HOLE_IP4:$MPORT, waiting 80 ms
 quote-client: no reply in 80 ms
-quote-client: try 4 of 4: sent \"$tag-4\" to $HOLE_IP4:$MPORT, waiting 160 ms
+quote-client: try 4 of 4: sent \"TAG-4\" to $HOLE_IP4:$MPORT, waiting 160 ms
 quote-client: no reply in 160 ms
-quote-client: no reply from $HOLE_IP4 port $MPORT after 4 tries"
-    # 20 + 40 + 80 + 160 ms of waiting, no less.
-    [ "$ms" -ge 300 ] || fail "gave up after $ms ms"
+quote-client: no reply from $HOLE_IP4 port $MPORT after 4 tries" "$(sed -E 's/"[0-9a-f]{8}-/"TAG-/' <<<"$stderr")" \
+        "quote-client -v's stderr (its run's tag shown as TAG)"
 }
 
 # ---- stage 5: loss, duplicates, reordering --------------------------------------------------------
 
 @test "stage 5: the relay drops the first two requests: quote-client prints one quote after three tries" {
     hint "no reply within the timeout: send again, with a new tag, and wait twice as long" "Loss, and what the client does about it"
-    local t=$((50 * KIT_SLOW))
+    local t=$((50 * KIT_SLOW)) start ms
     start_quote_server -f "$QUOTES"
     start_relay --up drop,drop
+    start=$(date +%s%N)
     run --separate-stderr timeout "$(tmo 5)" quote-client -v --timeout "$t" 127.0.0.1 "$R_PORT"
-    assert_success
-    assert_output 'Quote of the Moment: first quote'
-    [[ $stderr =~ try\ 1\ of\ 4:\ sent\ \"([0-9a-f]{8})-1\" ]]
-    local tag=${BASH_REMATCH[1]}
-    assert_equal "$stderr" "quote-client: try 1 of 4: sent \"$tag-1\" to 127.0.0.1:$R_PORT, waiting $t ms
-quote-client: no reply in $t ms
-quote-client: try 2 of 4: sent \"$tag-2\" to 127.0.0.1:$R_PORT, waiting $((2 * t)) ms
-quote-client: no reply in $((2 * t)) ms
-quote-client: try 3 of 4: sent \"$tag-3\" to 127.0.0.1:$R_PORT, waiting $((4 * t)) ms"
+    ms=$(elapsed_ms "$start")
     stop_server "$R_PID"
-    run sed -E 's/127\.0\.0\.1:[0-9]+/CLIENT/' "$R_ERR"
-    assert_output "request 1 from CLIENT \"$tag-1\": dropped
-request 2 from CLIENT \"$tag-2\": dropped
-request 3 from CLIENT \"$tag-3\": passed
-reply 1 to CLIENT \"$tag-3 first quote\": passed"
+    assert_text "request 1 from CLIENT \"TAG-1\": dropped
+request 2 from CLIENT \"TAG-2\": dropped
+request 3 from CLIENT \"TAG-3\": passed
+reply 1 to CLIENT \"TAG-3 first quote\": passed" \
+        "$(sed -E 's/127\.0\.0\.1:[0-9]+/CLIENT/; s/"[0-9a-f]{8}-/"TAG-/' "$R_ERR")" \
+        "the relay's log, a line per datagram (it drops the first two requests; the client's tag shown as TAG)"
+    [ "$status" -eq 0 ] && [ "$output" = 'Quote of the Moment: first quote' ] ||
+        fail "the relay dropped the first two requests and passed the third, and its reply: quote-client must print that quote
+$(ran quote-client -v --timeout "$t" 127.0.0.1 "$R_PORT")"
+    # Two waits, t and 2t, came before the third request went out.
+    [ "$ms" -ge $((3 * t)) ] ||
+        fail "the quote came after $ms ms: two waits of $t and $((2 * t)) ms come before the third try"
+    assert_text "quote-client: try 1 of 4: sent \"TAG-1\" to 127.0.0.1:$R_PORT, waiting $t ms
+quote-client: no reply in $t ms
+quote-client: try 2 of 4: sent \"TAG-2\" to 127.0.0.1:$R_PORT, waiting $((2 * t)) ms
+quote-client: no reply in $((2 * t)) ms
+quote-client: try 3 of 4: sent \"TAG-3\" to 127.0.0.1:$R_PORT, waiting $((4 * t)) ms" \
+        "$(sed -E 's/"[0-9a-f]{8}-/"TAG-/' <<<"$stderr")" "quote-client -v's stderr (its run's tag shown as TAG)"
     stop_server "$Q_PID"
 }
 
@@ -490,14 +524,15 @@ reply 1 to CLIENT \"$tag-3 first quote\": passed"
     # Reply 1 arrives 150 ms late, during the second try's wait; reply 2, 100 ms late.
     start_relay --down "delay=$((3 * t / 2)),delay=$t"
     run --separate-stderr timeout "$(tmo 5)" quote-client -v --timeout "$t" 127.0.0.1 "$R_PORT"
-    assert_success
-    assert_output 'Quote of the Moment: second quote'
-    [[ $stderr =~ try\ 1\ of\ 4:\ sent\ \"([0-9a-f]{8})-1\" ]]
-    local tag=${BASH_REMATCH[1]}
-    assert_equal "$stderr" "quote-client: try 1 of 4: sent \"$tag-1\" to 127.0.0.1:$R_PORT, waiting $t ms
+    [ "$status" -eq 0 ] && [ "$output" = 'Quote of the Moment: second quote' ] ||
+        fail "the reply to try 1 (first quote) arrived late, during try 2's wait; only try 2's reply (second quote) may be printed:
+$(ran quote-client -v --timeout "$t" 127.0.0.1 "$R_PORT")"
+    assert_text "quote-client: try 1 of 4: sent \"TAG-1\" to 127.0.0.1:$R_PORT, waiting $t ms
 quote-client: no reply in $t ms
-quote-client: try 2 of 4: sent \"$tag-2\" to 127.0.0.1:$R_PORT, waiting $((2 * t)) ms
-quote-client: ignored a reply that is not for \"$tag-2\": \"$tag-1 first quote\""
+quote-client: try 2 of 4: sent \"TAG-2\" to 127.0.0.1:$R_PORT, waiting $((2 * t)) ms
+quote-client: ignored a reply that is not for \"TAG-2\": \"TAG-1 first quote\"" \
+        "$(sed -E 's/"[0-9a-f]{8}-/"TAG-/g' <<<"$stderr")" \
+        "quote-client -v's stderr (its run's tag shown as TAG)"
     stop_server "$R_PID"
     stop_server "$Q_PID"
 }
@@ -550,14 +585,20 @@ quote-client: ignored a reply that is not for \"$tag-2\": \"$tag-1 first quote\"
     for batch in '' --batch; do
         start_quote_server -b 0.0.0.0 -f "$QUOTES" ${batch:+"$batch"}
         assert_equal "$SERVER_ENDPOINT" "0.0.0.0:$Q_PORT"
-        run timeout "$(tmo 5)" quote-client --timeout "$((200 * KIT_SLOW))" --retries 0 127.0.0.2 "$Q_PORT"
-        assert_success
-        assert_output 'Quote of the Moment: first quote'
+        # A socket that is not connected takes the reply from any address, and says which.
+        run timeout "$(tmo 5)" python3 "$PEERS/udp_peer.py" --from 127.0.0.2 "$Q_PORT" tag
+        [ "$output" = "15 \"tag first quote\" from 127.0.0.2:$Q_PORT" ] ||
+            fail "quote-server -b 0.0.0.0${batch:+ $batch}: a request sent to 127.0.0.2:$Q_PORT must be answered from 127.0.0.2:$Q_PORT, or a client that connect()ed there drops the reply; the reply: ${output:-none}"
+        run --separate-stderr timeout "$(tmo 5)" quote-client --timeout "$((200 * KIT_SLOW))" --retries 0 127.0.0.2 "$Q_PORT"
+        [ "$status" -eq 0 ] && [ "$output" = 'Quote of the Moment: second quote' ] ||
+            fail "quote-client must print the quote from 127.0.0.2:
+$(ran quote-client --retries 0 127.0.0.2 "$Q_PORT")"
         stop_server "$Q_PID"
     done
 }
 
 @test "stage 6: -b :: is dual-stack: clients over IPv6 and IPv4 alike" {
+    hint "-b :: binds an IPv6 socket with IPV6_V6ONLY off: IPv4 clients come as ::ffff:127.0.0.1" "One socket, every client"
     has_ipv6_loopback || skip "no IPv6 loopback (::1) on this machine"
     start_quote_server -b :: -f "$QUOTES"
     assert_equal "$SERVER_ENDPOINT" "[::]:$Q_PORT"
@@ -590,6 +631,7 @@ quote-client: ignored a reply that is not for \"$tag-2\": \"$tag-1 first quote\"
 }
 
 @test "stage 7: echo-load --udp against socat's UDP echo, a peer that answers wrong, and nothing at all" {
+    hint "echo-load --udp checks each reply against its request, and reports a refusal or a wrong reply in one line each" "Batches: recvmmsg and sendmmsg"
     local port script=$BATS_TEST_TMPDIR/wrong.sh
     port=$(free_udp_port)
     start_udp_peer "$port" socat "UDP4-RECVFROM:$port,bind=127.0.0.1,fork" PIPE
@@ -670,6 +712,7 @@ igmp_users() {
 }
 
 @test "stage 8: a client that leaves the group stops receiving: the host's membership count drops" {
+    hint "leave the group (MCAST_LEAVE_GROUP) when done, and on SIGTERM, before exiting 0" "Multicast"
     need_hosts
     local status=0 group=0100FFEF # 239.255.0.1 as /proc/net/igmp writes it
     start_bg a "^joined " "${ON_LO[@]}" quote-multicast-client -i lo --count 1 --timeout 5000 "$MPORT"
@@ -698,6 +741,7 @@ igmp_users() {
 }
 
 @test "stage 8: multicast across two hosts over a veth, IPv4 and IPv6 (ff12::, link scope)" {
+    hint "the same code for IPv4 and IPv6: MCAST_JOIN_GROUP takes a sockaddr of either family and the interface's index" "Multicast"
     need_hosts
     local group status
     for group in 239.255.0.1 ff12::4446; do
@@ -738,6 +782,7 @@ quote-multicast-client: no quote from 239.255.0.1:$MPORT in 100 ms"
 }
 
 @test "stage 8: SIGTERM: a waiting multicast client leaves and exits 0, and so does the server" {
+    hint "SIGTERM while waiting: leave the group, close, exit 0; the server too" "Multicast"
     need_hosts
     local status=0
     start_bg a "^joined " "${ON_LO[@]}" quote-multicast-client -i lo "$MPORT"

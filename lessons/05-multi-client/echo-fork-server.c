@@ -112,6 +112,17 @@ static void mask_sigchld(int how)
 
 /* ---- a child: one client ----------------------------------------------------------------- */
 
+/* One client's echo, from its first byte to the closed socket and the "closed" line. */
+static void serve_client(const struct multi_options *opt, int fd, const char *peer)
+{
+    if (echo_serve(fd) == 0)
+        net_linger(fd, NET_LINGER_MS); /* the last echo must arrive before we close */
+    else
+        echo_report(peer, errno); /* nothing for a stop (EINTR) or a client that vanished */
+    close(fd);
+    multi_log(opt, "closed", peer, "");
+}
+
 /* The child: serve one client, then exit. It keeps the stop handling it inherits (sig.h):
  * SIGINT or SIGTERM, from its parent's stop or a Ctrl-C, makes its next wait return EINTR, and
  * the conversation ends. exit(), not _exit(): the parent flushed stdout before its first fork,
@@ -121,12 +132,7 @@ static _Noreturn void serve_child(const struct multi_options *opt, int listen_fd
                                   const char *peer)
 {
     close(listen_fd); /* the parent's: a child holding it would keep the port open */
-    if (echo_serve(fd) == 0)
-        net_linger(fd, NET_LINGER_MS); /* the last echo must arrive before we close */
-    else
-        echo_report(peer, errno); /* nothing for a stop (EINTR) or a client that vanished */
-    close(fd);
-    multi_log(opt, "closed", peer, "");
+    serve_client(opt, fd, peer);
     exit(EXIT_SUCCESS);
 }
 

@@ -4,9 +4,15 @@
  * see net_accept_failed_one in common/net.h).
  *
  *   KIT_ACCEPT_FAIL=N:NAME    the Nth connection accepted fails with NAME: EPROTO, ENOPROTOOPT,
- *                             EHOSTDOWN, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, ENETDOWN, EPERM
+ *                             EHOSTDOWN, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, ENETDOWN, EPERM,
+ *                             ENONET, or ECONNABORTED (a client that gave up in the backlog)
  *   KIT_ACCEPT_FAIL_LOG=FILE  append one line there when it does, so that a test can tell a
  *                             shim that never ran (a statically linked server) from a pass
+ *   KIT_ACCEPT_FAIL_SIGNAL=CHLD  then, errno already set, send SIGCHLD to the process, as when
+ *                             a child ends right after accept() failed: a single-threaded
+ *                             server runs its handler before the failing call returns, so a
+ *                             handler that does not restore errno changes the error its
+ *                             caller reads (lesson 05's echo-fork-server)
  *
  * strace's -e inject=accept:error=EPROTO fails the call without running it, and the client
  * stays queued for the next accept(); a real EPROTO means that client is gone. Hence a shim.
@@ -16,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +36,15 @@ struct errno_name {
 };
 
 static const struct errno_name errno_names[] = {
-    {"EPROTO", EPROTO},         {"ENOPROTOOPT", ENOPROTOOPT},
-    {"EHOSTDOWN", EHOSTDOWN},   {"EHOSTUNREACH", EHOSTUNREACH},
-    {"EOPNOTSUPP", EOPNOTSUPP}, {"ENETUNREACH", ENETUNREACH},
-    {"ENETDOWN", ENETDOWN},     {"EPERM", EPERM},
+    {"EPROTO", EPROTO},
+    {"ENOPROTOOPT", ENOPROTOOPT},
+    {"EHOSTDOWN", EHOSTDOWN},
+    {"EHOSTUNREACH", EHOSTUNREACH},
+    {"EOPNOTSUPP", EOPNOTSUPP},
+    {"ENETUNREACH", ENETUNREACH},
+    {"ENETDOWN", ENETDOWN},
+    {"EPERM", EPERM},
+    {"ECONNABORTED", ECONNABORTED},
 };
 
 /* Connections accepted so far, by any thread. */
@@ -79,6 +91,17 @@ static void log_failure(unsigned long n, const char *name)
     close(fd);
 }
 
+/* KIT_ACCEPT_FAIL_SIGNAL=CHLD: SIGCHLD to this process. kill() delivers a signal the caller
+ * does not block before it returns, and like getenv() and getpid() it leaves errno alone when
+ * it succeeds: whatever errno is after this, the handler made it so. */
+static void maybe_signal(void)
+{
+    const char *name = getenv("KIT_ACCEPT_FAIL_SIGNAL");
+
+    if (name != NULL && strcmp(name, "CHLD") == 0)
+        (void)kill(getpid(), SIGCHLD);
+}
+
 /* fd as accept() returned it; the chosen connection is reset and -1 returned instead. */
 static int maybe_fail(int fd)
 {
@@ -95,6 +118,7 @@ static int maybe_fail(int fd)
     close(fd);
     log_failure(n, how->name);
     errno = how->value;
+    maybe_signal();
     return -1;
 }
 

@@ -3,7 +3,7 @@
  *
  * It widens a window a thread-per-client server has after a client thread leaves the
  * registry and before it has closed its socket and logged "closed": a stop arriving
- * there must still wait for that thread (tests/05-multi-client.bats). Without the shim
+ * there must still wait for that thread (tests/05-multi-client-echo.bats). Without the shim
  * the window is a few microseconds wide and a test could not land in it reliably.
  */
 #define _GNU_SOURCE /* RTLD_NEXT, gettid */

@@ -38,7 +38,11 @@ kit_contain() {
     KIT_TEST_PID=$BASHPID
     if [ -n "$KIT_CGROUP_MNT" ]; then
         # The cgroup this process came from, to go back to: "0::/path" in /proc/PID/cgroup.
-        KIT_CGROUP_HOME=$(sed -n 's/^0:://p' "/proc/$BASHPID/cgroup")
+        local line
+        KIT_CGROUP_HOME=
+        while read -r line; do
+            [[ $line == 0::* ]] && KIT_CGROUP_HOME=${line#0::}
+        done <"/proc/$BASHPID/cgroup"
         # A test run from inside another test (the harness's own tests do that) nests its
         # cgroup in the outer test's, so that ending the outer test ends the inner one too.
         case $KIT_CGROUP_HOME in

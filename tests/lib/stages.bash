@@ -14,6 +14,9 @@
 #                               was sent, what was expected and what came back, control
 #                               characters made visible, with sizes and the first difference
 #   show_bytes FILE [MAX]       one line: the file's bytes as a C string literal, cut at MAX
+#   assert_text EXPECTED GOT [WHAT]
+#                               two texts; on a difference, the lines that differ (a diff),
+#                               at most 30
 # shellcheck shell=bash
 
 KIT_STAGE=
@@ -21,7 +24,7 @@ KIT_HINT=
 KIT_HINT_SECTION=
 
 # The lesson README a test file belongs to: tests/03-echo-server.bats -> lessons/03-echo-server;
-# a lesson's other files (tests/06-event-loop-kk.bats) -> the lesson of that number.
+# a lesson with several files (tests/05-multi-client-fork.bats) -> the lesson of its number.
 kit_lesson_readme() {
     local name dir
     name=$(basename "$BATS_TEST_FILENAME" .bats)
@@ -30,7 +33,11 @@ kit_lesson_readme() {
         return 0
     fi
     for dir in "$KIT_ROOT/lessons/${name%%-*}"-*/; do
-        [ -f "$dir/README.md" ] && echo "lessons/$(basename "$dir")/README.md" && return 0
+        if [ -f "$dir/README.md" ]; then
+            dir=${dir%/}
+            echo "lessons/${dir##*/}/README.md"
+            return 0
+        fi
     done
     echo "docs/testing.md"
 }
@@ -44,7 +51,8 @@ kit_stage_gate() {
     [[ $BATS_TEST_DESCRIPTION =~ ^stage\ ([0-9]+): ]] || return 0
     KIT_STAGE=${BASH_REMATCH[1]}
     [ -z "${ALL:-}" ] || return 0
-    failed=$(cat "$BATS_FILE_TMPDIR/failed-stage" 2>/dev/null) || return 0
+    [ -f "$BATS_FILE_TMPDIR/failed-stage" ] || return 0
+    read -r failed <"$BATS_FILE_TMPDIR/failed-stage"
     if [ "$KIT_STAGE" -gt "$failed" ]; then
         skip "stage $failed failed first: make it pass, then this one runs (ALL=1 runs every stage)"
     fi
@@ -55,7 +63,8 @@ kit_stage_report() {
     local failed
     [ -z "${BATS_TEST_COMPLETED:-}" ] || return 0
     if [ -n "$KIT_STAGE" ]; then
-        failed=$(cat "$BATS_FILE_TMPDIR/failed-stage" 2>/dev/null) || failed=
+        failed=
+        [ ! -f "$BATS_FILE_TMPDIR/failed-stage" ] || read -r failed <"$BATS_FILE_TMPDIR/failed-stage"
         if [ -z "$failed" ] || [ "$KIT_STAGE" -lt "$failed" ]; then
             echo "$KIT_STAGE" >"$BATS_FILE_TMPDIR/failed-stage"
         fi
@@ -121,6 +130,19 @@ assert_same_bytes() {
         else
             echo "what came back has $(kit_count $((have - want))) bytes more than expected"
         fi
+    } >&2
+    return 1
+}
+
+# assert_text EXPECTED GOT [WHAT] - two texts are equal; otherwise print WHAT and the lines
+# where they differ (- expected, + got, two lines of context), at most 30, each cut at 150
+# characters: one screen, however long the texts.
+assert_text() {
+    [ "$2" = "$1" ] && return 0
+    {
+        echo "${3:-expected and got differ}, line by line (- expected, + got):"
+        diff -U2 <(printf '%s\n' "$1") <(printf '%s\n' "$2") | tail -n +3 |
+            sed 's/^@@.*@@$/  .../' | cut -c1-150 | head -n 30
     } >&2
     return 1
 }

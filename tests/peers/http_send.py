@@ -9,7 +9,8 @@ while reading whatever the server sends; stops sending if the server closes. The
 until the server closes the connection (or --timeout S seconds, default 10, pass without a
 byte: exit 3) and prints all the bytes received, raw, on stdout. --half-close shuts down
 the sending side after the last byte. --report prints on stderr "closed after T s" (T from
-the first byte sent) and "sent N of M bytes".
+the first byte sent; "no close, nothing more for S s" after a --timeout) and "sent N of M
+bytes".
 
 With several FILEs, each is sent on a connection of its own, one after the other, and
 each answer is printed after a line "== FILE" (one python start for many exchanges).
@@ -55,6 +56,7 @@ def exchange(a, name):
         sending = sent < len(data) and not gone
         wait = max(0.0, next_send - now) if sending else a.timeout - (now - last_byte)
         if not sending and wait <= 0:
+            report(a, start, sent, data, "no close, nothing more for %.1f s" % a.timeout)
             sys.stdout.buffer.write(received)
             sys.exit(3)
         readable, _, _ = select.select([sock], [], [], wait)
@@ -79,10 +81,14 @@ def exchange(a, name):
                     sock.shutdown(socket.SHUT_WR)
             except (BrokenPipeError, ConnectionResetError):
                 gone = True  # the server is gone: read what it said
-    if a.report:
-        print(f"closed after {time.monotonic() - start:.1f} s", file=sys.stderr)
-        print(f"sent {sent} of {len(data)} bytes", file=sys.stderr)
+    report(a, start, sent, data, "closed after %.1f s" % (time.monotonic() - start))
     sys.stdout.buffer.write(received)
+
+
+def report(a, start, sent, data, how):
+    if a.report:
+        print(how, file=sys.stderr)
+        print(f"sent {sent} of {len(data)} bytes", file=sys.stderr)
 
 
 if __name__ == "__main__":

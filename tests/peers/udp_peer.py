@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """udp_peer.py - send exact datagrams back to back, print exactly what comes back.
 
-usage: udp_peer.py [--expect N] [--wait MS] HOST PORT DATAGRAM...
+usage: udp_peer.py [--expect N] [--wait MS] [--from] HOST PORT DATAGRAM...
 
 Sends each DATAGRAM as one datagram, one sendto() each, without waiting in between, from one
 socket (not connected), then prints every datagram that comes back, one line each:
   LEN "BYTES"
-with bytes outside printable ASCII (and the quote and backslash) written as \\xNN. It stops
+with bytes outside printable ASCII (and the quote and backslash) written as \\xNN; --from adds
+" from ADDR:PORT", the address the datagram came from (a socket that is not connected takes
+datagrams from anyone, so it sees a reply a connected one would drop). It stops
 after --expect datagrams (default: as many as it sent), or once --wait ms (default 1000)
 pass without one. A DATAGRAM is its text, or zeros:N (N zero bytes), or x:N (N bytes "x"),
 or empty: (an empty datagram). Exit status 0, or 1 when fewer came back than expected.
@@ -31,10 +33,16 @@ def shown(data):
                    for b in data)
 
 
+def endpoint(addr):
+    host, port = addr[0], addr[1]
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--expect", type=int)
     p.add_argument("--wait", type=int, default=1000)
+    p.add_argument("--from", dest="sender", action="store_true")
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("datagrams", nargs="+")
@@ -49,10 +57,11 @@ def main():
     got = 0
     while got < expect:
         try:
-            data = s.recv(65536)
+            data, source = s.recvfrom(65536)
         except socket.timeout:
             break
-        print('%d "%s"' % (len(data), shown(data)), flush=True)
+        sender = " from %s" % endpoint(source) if args.sender else ""
+        print('%d "%s"%s' % (len(data), shown(data), sender), flush=True)
         got += 1
     sys.exit(0 if got >= expect else 1)
 
