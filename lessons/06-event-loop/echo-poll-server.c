@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "diag.h"
 #include "net.h"
 #include "outbuf.h"
@@ -88,14 +89,6 @@ struct server {
     long long now;             /* ms, read once per turn */
     char buf[READ_MAX];        /* one read buffer for all: one thread reads at a time */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the command line ------------------------------------------------------------- */
 
@@ -454,8 +447,8 @@ static struct timespec *wait_time(const struct server *s, struct timespec *ts)
             deadline = due;
     }
     if (deadline < 0)
-        return NULL;                /* sleep until something happens */
-    left = deadline - now_ms() + 1; /* +1: wake after the deadline, not just before */
+        return NULL;                      /* sleep until something happens */
+    left = deadline - clock_now_ms() + 1; /* +1: wake after the deadline, not just before */
     if (left < 0)
         left = 0;
     ts->tv_sec = (time_t)(left / 1000);
@@ -485,7 +478,7 @@ static int serve(struct server *s)
         int n = ppoll(s->fds, (nfds_t)s->n, wait_time(s, &ts), &wait_mask);
         if (n < 0 && errno != EINTR)
             return -1;
-        s->now = now_ms();
+        s->now = clock_now_ms();
         if (n < 0)
             continue; /* a signal: the loop's condition says whether it was a stop */
         serve_clients(s);
@@ -535,7 +528,7 @@ static void start(struct server *s, char *endpoint, size_t len)
         die("out of memory");
     s->fds[0] = (struct pollfd){.fd = fd, .events = POLLIN};
     s->n = 1;
-    s->now = now_ms();
+    s->now = clock_now_ms();
 }
 
 /* Close every client and the listener, free the arrays. */

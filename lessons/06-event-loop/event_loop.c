@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "event_loop.h"
 #include "net.h"
@@ -96,14 +97,6 @@ struct ev_loop {
     struct ev_options opt;
     char inbuf[EV_READ_MAX]; /* one read buffer for all: one thread reads at a time */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the two lists: oldest first, so the next to time out is at the head ---------- */
 
@@ -663,7 +656,7 @@ static int wait_ms(const struct ev_loop *loop)
         deadline = loop->timer_first->timer_at;
     if (deadline < 0)
         return -1;
-    left = deadline - now_ms() + 1; /* +1: wake after the deadline, not just before */
+    left = deadline - clock_now_ms() + 1; /* +1: wake after the deadline, not just before */
     if (left < 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
@@ -700,7 +693,7 @@ int ev_loop_run(struct ev_loop *loop, char *err, size_t errlen)
             snprintf(err, errlen, "epoll_wait: %s", strerror(errno));
             return -1;
         }
-        loop->now = now_ms();
+        loop->now = clock_now_ms();
         for (int i = 0; i < n; i++)
             dispatch(loop, &events[i]);
         run_timers(loop);
@@ -742,7 +735,7 @@ struct ev_loop *ev_loop_new(int listen_fd, const struct ev_handlers *handlers,
     loop->signals = (struct watch){.kind = WATCH_SIGNALS, .fd = -1};
     loop->h = handlers;
     loop->opt = *opt;
-    loop->now = now_ms();
+    loop->now = clock_now_ms();
     if (handlers->out_per_in == 0 || handlers->out_per_in > OUTBUF_CAP) {
         errno = EINVAL;
         return fail(loop, "handlers: out_per_in", err, errlen);

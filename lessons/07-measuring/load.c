@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "load.h"
 #include "net.h"
@@ -74,14 +75,6 @@ struct load {
     uint64_t last_tick, tick_requests, tick_bytes;
     bool progress_shown;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- the progress line (only on a terminal) ---------------------------- */
 
@@ -276,7 +269,7 @@ static void conn_send(struct load *l, struct conn *c)
         stream_fill(&l->stream, c->id, c->sent, l->buf, len);
         /* A request is sent when send() is called: on loopback the call itself carries the
          * bytes through TCP to the server, and that is part of the round trip. */
-        before = now_ns();
+        before = clock_now_ns();
         n = send(c->fd, l->buf, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
@@ -313,7 +306,7 @@ static const char *show_byte(char b, char out[16])
 /* Record the latency of every request whose last byte is in the n bytes just checked. */
 static void conn_complete(struct load *l, struct conn *c, size_t n)
 {
-    uint64_t size = l->cfg->size, now = now_ns();
+    uint64_t size = l->cfg->size, now = clock_now_ns();
     uint64_t first = c->received / size, end = (c->received + n) / size;
 
     for (uint64_t k = first; k < end; k++)
@@ -371,7 +364,7 @@ static void conn_receive(struct load *l, struct conn *c)
         }
         return;
     }
-    c->heard_at = now_ns(); /* it is alive: the --timeout counts from here */
+    c->heard_at = clock_now_ns(); /* it is alive: the --timeout counts from here */
     if (n == 0) {
         snprintf(why, sizeof why,
                  "the server closed the connection after echoing %" PRIu64 " of %" PRIu64 " bytes",
@@ -401,7 +394,7 @@ static void conn_event(struct load *l, struct conn *c, uint32_t events)
 static void load_begin(struct load *l)
 {
     l->measuring = true;
-    l->start = l->last_tick = now_ns();
+    l->start = l->last_tick = clock_now_ns();
     l->deadline = l->start + (uint64_t)(l->cfg->seconds * 1e9);
     for (unsigned i = 0; i < l->cfg->conns; i++)
         if (l->conns[i].state == CONN_OPEN)
@@ -463,7 +456,7 @@ static int load_loop(struct load *l, char *err, size_t errlen)
     struct epoll_event events[MAX_EVENTS];
 
     while (l->live > 0) {
-        uint64_t now = now_ns();
+        uint64_t now = clock_now_ns();
         int n;
 
         if (!l->measuring && l->connecting == 0) {
@@ -492,7 +485,7 @@ static int load_loop(struct load *l, char *err, size_t errlen)
             conn_event(l, &l->conns[events[i].data.u32], events[i].events);
     }
     if (l->measuring)
-        l->res->seconds = (double)(now_ns() - l->start) / 1e9;
+        l->res->seconds = (double)(clock_now_ns() - l->start) / 1e9;
     progress_clear(l);
     return 0;
 }
@@ -555,7 +548,7 @@ int load_run(const struct load_config *cfg, struct load_result *res, char *err, 
     memset(res, 0, sizeof *res);
     if (load_open(&l, err, errlen) == 0) {
         l.timeout_ns = (uint64_t)(cfg->timeout * 1e9);
-        l.connect_deadline = now_ns() + l.timeout_ns;
+        l.connect_deadline = clock_now_ns() + l.timeout_ns;
         for (unsigned i = 0; i < cfg->conns; i++) {
             struct conn *c = &l.conns[i];
             *c = (struct conn){.fd = -1, .id = i, .state = CONN_CONNECTING, .ai = l.addrs};

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "net.h"
 #include "sig.h"
@@ -31,7 +32,6 @@ enum {
     MAX_EVENTS = 256,
     MAX_REPORTED = 10,
 };
-static const uint64_t NS = 1000000000u;
 static const uint64_t LOST_NS = (uint64_t)UDP_LOST_MS * 1000000u;
 static const uint64_t SCAN_NS = 100000000u; /* look for lost requests every 100 ms */
 static const uint64_t FREE = UINT64_MAX;    /* a slot with no request in it */
@@ -63,14 +63,6 @@ struct uload {
     uint64_t start, deadline, next_scan;
     unsigned reported;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- failures --------------------------------------------------------------------------- */
 
@@ -203,7 +195,7 @@ static void client_send(struct uload *l, struct client *c)
         while (c->k[slot] != FREE)
             slot++;
         stream_fill(&l->stream, c->id, c->next * size, l->buf, size);
-        now = now_ns();
+        now = clock_now_ns();
         n = send(c->fd, l->buf, size, 0);
         if (n < 0) {
             if (l->cfg->requests != 0)
@@ -275,7 +267,7 @@ static void client_receive(struct uload *l, struct client *c)
     ssize_t n = recv(c->fd, l->buf, BUF_SIZE, 0);
 
     if (n >= 0)
-        client_reply(l, c, (size_t)n, now_ns());
+        client_reply(l, c, (size_t)n, clock_now_ns());
     else if (errno == ECONNREFUSED)
         client_refused(l, c);
     else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -329,13 +321,13 @@ static int uload_loop(struct uload *l, char *err, size_t errlen)
 {
     struct epoll_event events[MAX_EVENTS];
 
-    l->start = now_ns();
+    l->start = clock_now_ns();
     l->deadline = l->start + (uint64_t)(l->cfg->seconds * 1e9);
     l->next_scan = l->start + SCAN_NS;
     for (unsigned i = 0; i < l->cfg->conns; i++)
         client_send(l, &l->clients[i]);
     while (l->live > 0 && !all_done(l)) {
-        uint64_t now = now_ns();
+        uint64_t now = clock_now_ns();
         int n;
 
         if (l->cfg->requests == 0 && now >= l->deadline)
@@ -362,7 +354,7 @@ static int uload_loop(struct uload *l, char *err, size_t errlen)
                 client_send(l, c);
         }
     }
-    l->res->seconds = (double)(now_ns() - l->start) / 1e9;
+    l->res->seconds = (double)(clock_now_ns() - l->start) / 1e9;
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "diag.h"
 #include "net.h"
 #include "quote_wire.h"
@@ -105,14 +106,6 @@ static struct options parse_options(int argc, char **argv)
 
 /* ---- time and tags ------------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A number that differs from one run of the client to the next, so that a reply meant for
  * an earlier run is not taken for ours. Not a secret: an attacker on the path sees it. */
 static uint32_t run_token(void)
@@ -149,7 +142,7 @@ static enum outcome await_reply(int fd, const char *tag, size_t tag_len, long lo
 
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        long long left = deadline - now_ms();
+        long long left = deadline - clock_now_ms();
         const char *quote;
         size_t quote_len;
         bool truncated;
@@ -213,7 +206,7 @@ static enum outcome ask(const struct addrinfo *ai, uint32_t token, const struct 
         sent = opt->untagged ? send(fd, untagged, sizeof untagged, 0) : send(fd, tag, tag_len, 0);
         if (sent < 0)
             goto out; /* ECONNREFUSED here too, from the ICMP error of an earlier try */
-        result = await_reply(fd, tag, tag_len, now_ms() + wait_ms, opt);
+        result = await_reply(fd, tag, tag_len, clock_now_ms() + wait_ms, opt);
         if (result != SILENT)
             goto out;
         if (opt->verbose)

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "diag.h"
 #include "net.h"
 #include "outbuf.h"
@@ -94,14 +95,6 @@ struct server {
     long long now;             /* ms, read once per turn */
     char buf[READ_MAX];        /* one read buffer for all: one thread reads at a time */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the command line ------------------------------------------------------------- */
 
@@ -427,7 +420,7 @@ static int serve(struct server *s)
      * without them to wait with. Then, until sig_stop_requested(): ppoll() the s->n
      * entries of s->fds, with wait_time()'s deadline and that mask (so the stop signals
      * come in only while it sleeps); -1 with EINTR is a signal: go round. Then s->now =
-     * now_ms(); serve_clients(); accept_clients() when the listener's revents has POLLIN;
+     * clock_now_ms(); serve_clients(); accept_clients() when the listener's revents has POLLIN;
      * resume_accepting() once accept_retry_at has passed while paused; with --once, leave
      * the loop once its client has gone (served_one, and s->n back to 1). Returns 0, or -1
      * when ppoll() fails.
@@ -480,7 +473,7 @@ static void start(struct server *s, char *endpoint, size_t len)
         die("out of memory");
     s->fds[0] = (struct pollfd){.fd = fd, .events = POLLIN};
     s->n = 1;
-    s->now = now_ms();
+    s->now = clock_now_ms();
 }
 
 /* Close every client and the listener, free the arrays. */

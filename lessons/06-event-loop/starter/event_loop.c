@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "event_loop.h"
 #include "net.h"
@@ -100,14 +101,6 @@ struct ev_loop {
     struct ev_options opt;
     char inbuf[EV_READ_MAX]; /* one read buffer for all: one thread reads at a time */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the two lists: oldest first, so the next to time out is at the head ---------- */
 
@@ -674,7 +667,7 @@ int ev_loop_run(struct ev_loop *loop, char *err, size_t errlen)
 {
     /* TODO(11): the loop. Until loop->stop: epoll_wait() for up to EV_BATCH events, with
      * wait_ms()'s timeout (-1 with EINTR: go round; another error: snprintf err
-     * "epoll_wait: strerror(errno)", return -1); loop->now = now_ms(); dispatch() each
+     * "epoll_wait: strerror(errno)", return -1); loop->now = clock_now_ms(); dispatch() each
      * event; then run_timers(), close_idle(), close_lingering(), and resume_accepting()
      * once accept_retry_at (when not 0) has passed; with --once, leave once its client
      * has gone (served_one, and no connection left). Returns 0.
@@ -720,7 +713,7 @@ struct ev_loop *ev_loop_new(int listen_fd, const struct ev_handlers *handlers,
     loop->signals = (struct watch){.kind = WATCH_SIGNALS, .fd = -1};
     loop->h = handlers;
     loop->opt = *opt;
-    loop->now = now_ms();
+    loop->now = clock_now_ms();
     if (handlers->out_per_in == 0 || handlers->out_per_in > OUTBUF_CAP) {
         errno = EINVAL;
         return fail(loop, "handlers: out_per_in", err, errlen);
