@@ -13,7 +13,7 @@
 # shellcheck disable=SC2030,SC2031 # each @test runs in a subshell: $output, $status are per test
 load test_helper
 
-USAGE="usage: echo-load [-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--timeout SECS] [--csv] HOST PORT"
+USAGE="usage: echo-load [-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--timeout SECS] [--udp] [--csv] HOST PORT"
 CSV_HEADER="connections,bytes,window,seconds,requests,requests_per_s,mb_per_s,p50_us,p90_us,p99_us,max_us,errors"
 
 # The README's sections, for the hints.

@@ -24,7 +24,8 @@
 #include "udp_load.h"
 
 #define USAGE                                                                                      \
-    "[-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--timeout SECS] [--csv] HOST PORT"
+    "[-c CONNS] [-n LINES | -d SECS] [-s BYTES] [-w WINDOW] [--timeout SECS] [--udp] [--csv] "     \
+    "HOST PORT"
 
 enum { MAX_CONNS = 50000, MAX_WINDOW = 1024 };
 static const double DEFAULT_SECONDS = 5.0, DEFAULT_TIMEOUT = 10.0, MAX_SECONDS = 86400.0;

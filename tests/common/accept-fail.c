@@ -114,9 +114,10 @@ static int maybe_fail(int fd)
     n = ++accepted;
     if (n != fail_at(&how) || how == NULL)
         return fd;
+    /* The line first: once the reset is out, a test may look for it at once. */
+    log_failure(n, how->name);
     (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset); /* close sends RST */
     close(fd);
-    log_failure(n, how->name);
     errno = how->value;
     maybe_signal();
     return -1;
