@@ -249,6 +249,10 @@ def slow_reader():
         if end == "silence":
             lines.append("the rest waits in the server: what send() did not take must be sent "
                          "when the socket has room again (POLLOUT)")
+        else:
+            lines.append("a client that reads slowly fills its output buffer: that is no reason "
+                         "to end it; stop reading it (no POLLIN) while the buffer is full, and "
+                         "read again once it has drained (backpressure)")
         fail(*lines)
     fail(head, "%s bytes more than were sent" % count(len(got) - total))
 
