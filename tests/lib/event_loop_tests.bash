@@ -384,16 +384,23 @@ ev_stop() {
 # to judge and PROG (the one this file judges) is not among them, skip: the file would only
 # test the kit's own PROG again (the bug zoo plants one program at a time).
 ev_setup() {
+    EV_JOBS_BEFORE=" $(jobs -p | tr '\n' ' ')" # bats' own (its timeout countdown), not ours
     kit_setup
     [ -z "${USE:-}" ] || [[ " $USE" == *" $1="* ]] ||
         skip "USE= names other programs than $1, the one these tests judge"
 }
 
 # ev_teardown - the teardown of lesson 06's files: end the test's background jobs quietly
-# (bash would report each one killed, under a failed test), then kit_teardown.
+# (bash would report each one killed, under a failed test), then kit_teardown. Not the jobs
+# that ran before setup, bats' timeout countdown (bats 1.8), nor the kit's watchdog, which
+# end by themselves: killed, the countdown would leave its `sleep` behind, holding bats'
+# output open until it ends, BATS_TEST_TIMEOUT seconds later.
 ev_teardown() {
     local pid
     for pid in $(jobs -p); do
+        if [[ $EV_JOBS_BEFORE == *" $pid "* ]] || [ "$pid" = "${KIT_WATCHDOG_PID:-}" ]; then
+            continue
+        fi
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
